@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what realtime_sync needs on a fresh Debian/Ubuntu/Raspberry Pi OS machine, then the package itself
+# (editable, with every extra). Safe to run again. Uses sudo for apt when not root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="portaudio19-dev pulseaudio pulseaudio-utils libasound2-plugins alsa-utils"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+missing=""
+for pkg in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing apt packages:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+echo "setup: done"
