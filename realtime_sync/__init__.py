@@ -11,3 +11,8 @@ from .protocol import (ContentPart, ConversationItem, ConversationUpdate, Dialec
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+from .audio_input import AudioSendHandle
+from .client import RealtimeClient
+from .endpoints import ConfigurationError, Endpoint
+from .session import RealtimeSession, SessionClosedError

@@ -85,6 +85,9 @@ def parse_docstring(doc: Optional[str]) -> Tuple[str, Dict[str, str]]:
             params[current] = m.group(2).strip()
             section = "sphinx"
             continue
+        if line.lstrip().startswith(":") and section == "sphinx":  # :returns:, :raises: ...
+            current = None
+            continue
         if section in ("args", "arguments", "parameters", "params", "keyword args"):
             m = _GOOGLE_PARAM.match(line)
             this_indent = len(line) - len(line.lstrip())
@@ -156,7 +159,7 @@ def _dataclass_schema(cls: Any, seen: Tuple[Any, ...]) -> Json:
             continue
         schema = dict(type_schema(hints.get(f.name, Any), seen + (cls,)))
         text = f.metadata.get("description") or field_docs.get(f.name)
-        if text and "description" not in schema:
+        if text:
             schema["description"] = text
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
             required.append(f.name)
@@ -275,7 +278,7 @@ def parameters_schema(fn: Callable[..., Any], param_docs: Optional[Dict[str, str
                 raise ToolSchemaError(f"positional-only parameter {name!r} cannot be passed by name")
             continue
         schema = dict(type_schema(hints.get(name, param.annotation), ()))
-        if docs.get(name) and "description" not in schema:
+        if docs.get(name):  # the parameter's own words beat its type's docstring
             schema["description"] = docs[name]
         if param.default is param.empty:
             required.append(name)

@@ -11,7 +11,7 @@ from ..errors import ProtocolError
 from .commands import Command, SessionUpdateCommand, TranscriptionSessionUpdateCommand
 from .kinds import Dialect
 from .models import audio_format_wire
-from .options import SessionOptions, TurnDetection, deep_merge
+from .options import InputTranscription, SessionOptions, TurnDetection, deep_merge
 
 __all__ = ["TranscriptionOptions", "TRANSCRIPTION_LOGPROBS"]
 
@@ -86,6 +86,20 @@ class TranscriptionOptions:
             return TranscriptionSessionUpdateCommand(event_id=event_id, session=wire)
         # SessionOptions.extra carries the whole GA object (its own fields all None, so only ``extra`` is sent).
         return SessionUpdateCommand(event_id=event_id, session=SessionOptions(extra=wire))
+
+    def to_session_options(self) -> SessionOptions:
+        """The same transcription on a regular realtime session (no ``intent``; for servers without
+        transcription sessions): input transcription on, and VAD never creating responses."""
+        td = self.turn_detection
+        if td is None:
+            td = TurnDetection.server_vad(create_response=False)
+        elif td.type != "none":
+            td = TurnDetection(**{**td.to_dict(encode_json=False), "create_response": False})
+        extra = {"audio": {"input": {"transcription": self._transcription(Dialect.GA)}}} if any(
+            getattr(self, k) is not None for k in ("languages", "keywords", "delay")) else None
+        return SessionOptions(input_audio_format=self.input_audio_format, turn_detection=td,
+                              input_transcription=InputTranscription(self.model, self.language, self.prompt),
+                              noise_reduction=self.noise_reduction, output_modalities=["text"], extra=extra)
 
     @property
     def vad_enabled(self) -> bool:

@@ -1,0 +1,221 @@
+"""Handing updates from the reader thread to user threads: the update queue and the waiters of blocking calls.
+
+The queue is a deque plus a condition that is only touched when a consumer is actually sleeping, so the reader's
+per-update cost is one ``append``. Waiters are matched on the reader thread; every waiter fails (never hangs) when
+the connection ends.
+"""
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Iterable, List, Optional, Union
+
+from .errors import RealtimeTimeoutError, ServerError
+from .protocol import ConversationUpdate, UpdateKind
+from .protocol.updates import ErrorUpdate
+
+__all__ = ["UpdateQueue", "Waiter", "WaiterSet", "make_matcher", "server_error", "Match", "clone_error"]
+
+log = logging.getLogger("realtime_sync.session")
+
+Match = Union[UpdateKind, str, Iterable[Union[UpdateKind, str]], Callable[[ConversationUpdate], bool]]
+_END = object()
+
+
+def clone_error(exc: BaseException) -> BaseException:
+    """A fresh copy of a stored exception (same class, args and attributes; no traceback), so raising it in
+    several threads does not pile tracebacks onto one object."""
+    try:
+        new = exc.__class__.__new__(exc.__class__)
+        new.args = exc.args
+        new.__dict__.update(exc.__dict__)
+        return new
+    except Exception:  # pragma: no cover - exotic exception classes
+        return exc
+
+
+class UpdateQueue:
+    """Unbounded by default; with ``limit`` the oldest updates are dropped (and counted) past it."""
+
+    def __init__(self, limit: Optional[int] = None) -> None:
+        self._dq: Deque[Any] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._sleepers = 0
+        self._limit = limit
+        self.dropped = 0
+        self._error: Optional[BaseException] = None
+        self._ended = False
+
+    def __len__(self) -> int:
+        n = len(self._dq)
+        return n - 1 if self._ended and n else n
+
+    def put(self, update: Any) -> None:
+        dq = self._dq
+        dq.append(update)
+        if self._limit is not None and len(dq) > self._limit:
+            try:
+                dq.popleft()
+            except IndexError:  # pragma: no cover
+                pass
+            self.dropped += 1
+            if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
+                log.warning("update queue over its limit of %d: %d updates dropped (iterate receive_updates() "
+                            "or raise the limit)", self._limit, self.dropped)
+        if self._sleepers:
+            with self._cond:
+                self._cond.notify()
+
+    def end(self, error: Optional[BaseException]) -> None:
+        """No more updates: consumers drain what is queued, then stop (``error`` None) or raise ``error``."""
+        with self._cond:
+            if self._ended:
+                return
+            self._ended = True
+            self._error = error
+            self._dq.append(_END)
+            self._cond.notify_all()
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        return self._error
+
+    def get(self, timeout: Optional[float] = None) -> Any:
+        """The next update; raises StopIteration at a clean end, the connection error at a failed end, and
+        RealtimeTimeoutError when nothing arrives within ``timeout``."""
+        dq = self._dq
+        try:
+            item = dq.popleft()
+        except IndexError:
+            item = self._sleep(timeout)
+        if item is _END:
+            dq.appendleft(_END)  # every consumer (and every later call) sees the end
+            if self._error is not None:
+                raise clone_error(self._error)
+            raise StopIteration
+        return item
+
+    def _sleep(self, timeout: Optional[float]) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            self._sleepers += 1
+            try:
+                while True:
+                    try:
+                        return self._dq.popleft()
+                    except IndexError:
+                        pass
+                    if deadline is None:
+                        self._cond.wait()
+                    else:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise RealtimeTimeoutError(f"no update within {timeout} s")
+                        self._cond.wait(left)
+            finally:
+                self._sleepers -= 1
+
+
+def make_matcher(match: Match) -> Callable[[ConversationUpdate], bool]:
+    """A predicate from an UpdateKind, a wire type of either dialect, a collection of those, or a callable.
+    A wire type the protocol layer does not know matches updates whose ``.type`` is exactly that string."""
+    if callable(match) and not isinstance(match, (UpdateKind, str)):
+        return match  # type: ignore[return-value]
+    values = [match] if isinstance(match, (UpdateKind, str)) else list(match)  # type: ignore[arg-type]
+    kinds, types = set(), set()
+    for value in values:
+        kind = value if isinstance(value, UpdateKind) else UpdateKind.from_type(value)
+        if kind is UpdateKind.UNKNOWN and not isinstance(value, UpdateKind):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"cannot match updates on {value!r}")
+            types.add(value)
+        else:
+            kinds.add(kind)
+    if not types:
+        return lambda u: u.kind in kinds
+    return lambda u: u.kind in kinds or u.type in types
+
+
+def server_error(update: ErrorUpdate, scrub: Callable[[str], str] = lambda s: s) -> ServerError:
+    return ServerError(scrub(update.message) or "server error", type=update.error_type, code=update.code,
+                       param=update.param, event_id=update.client_event_id, update=update)
+
+
+class Waiter:
+    """One blocking call waiting for an update (or for the error answering its ``event_id``)."""
+
+    __slots__ = ("match", "event_id", "_event", "result", "error")
+
+    def __init__(self, match: Callable[[ConversationUpdate], bool], event_id: Optional[str]) -> None:
+        self.match = match
+        self.event_id = event_id
+        self._event = threading.Event()
+        self.result: Optional[ConversationUpdate] = None
+        self.error: Optional[BaseException] = None
+
+    def resolve(self, update: Optional[ConversationUpdate], error: Optional[BaseException] = None) -> None:
+        self.result, self.error = update, error
+        self._event.set()
+
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: Optional[float], what: str = "update") -> ConversationUpdate:
+        if not self._event.wait(timeout):
+            raise RealtimeTimeoutError(f"no {what} within {timeout} s")
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+class WaiterSet:
+    def __init__(self, scrub: Callable[[str], str] = lambda s: s) -> None:
+        self._lock = threading.Lock()
+        self._waiters: List[Waiter] = []
+        self._dead: Optional[Callable[[], BaseException]] = None
+        self._scrub = scrub
+
+    def __bool__(self) -> bool:
+        return bool(self._waiters)
+
+    def add(self, match: Match, event_id: Optional[str] = None) -> Waiter:
+        w = Waiter(make_matcher(match), event_id)
+        with self._lock:
+            if self._dead is not None:
+                w.resolve(None, self._dead())
+            else:
+                self._waiters.append(w)
+        return w
+
+    def discard(self, w: Waiter) -> None:
+        with self._lock:
+            try:
+                self._waiters.remove(w)
+            except ValueError:
+                pass
+
+    def dispatch(self, update: ConversationUpdate) -> None:
+        """Resolve the waiters this update answers (reader thread)."""
+        with self._lock:
+            waiters = list(self._waiters)
+        is_error = type(update) is ErrorUpdate
+        for w in waiters:
+            try:
+                if is_error and w.event_id is not None and update.client_event_id == w.event_id:  # type: ignore
+                    w.resolve(None, server_error(update, self._scrub))  # type: ignore[arg-type]
+                elif w.match(update):
+                    w.resolve(update)
+                else:
+                    continue
+            except Exception as exc:  # a user predicate raised: the waiting call raises it
+                w.resolve(None, exc)
+            self.discard(w)
+
+    def fail_all(self, make_error: Callable[[], BaseException]) -> None:
+        """The connection ended: fail every pending waiter, and every waiter added from now on."""
+        with self._lock:
+            self._dead = make_error
+            waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            w.resolve(None, make_error())

@@ -1,0 +1,318 @@
+"""Audio sources for ``session.send_audio``: bytes, WAV or raw PCM files, file objects and iterables of chunks.
+
+A source becomes an :class:`AudioJob` that the writer thread drains one chunk (~100 ms) at a time. Sources that
+cannot block (bytes, regular files, ``BytesIO``) are read by the writer itself; anything else (a generator, a
+:class:`~realtime_sync.audio.Microphone`, a pipe) is read by a small feeder thread into a bounded buffer, so a
+blocking source never blocks the writer. The caller gets an :class:`AudioSendHandle` at once.
+"""
+import io
+import logging
+import os
+import stat
+import threading
+import time
+import wave
+from collections import deque
+from typing import Any, Callable, Deque, Optional, Tuple, Union
+
+from .errors import AudioFormatError, RealtimeError
+from ._updates import clone_error
+
+__all__ = ["AudioSendHandle", "AudioJob", "make_audio_job", "WIRE_RATE", "bytes_per_second"]
+
+log = logging.getLogger("realtime_sync.audio_input")
+
+WIRE_RATE = 24000
+_FEED_BUFFER_CHUNKS = 32
+
+
+def bytes_per_second(fmt: Optional[str]) -> Tuple[int, int]:
+    """(bytes per second, sample width) of a session input format (pcm16 unless told otherwise)."""
+    if fmt in ("g711_ulaw", "g711_alaw", "audio/pcmu", "audio/pcma"):
+        return 8000, 1
+    return WIRE_RATE * 2, 2
+
+
+class AudioSendHandle:
+    """What ``send_audio`` returns: the audio streams in the background; wait on it, read progress, or cancel."""
+
+    def __init__(self, job: "AudioJob") -> None:
+        self._job = job
+
+    @property
+    def done(self) -> bool:
+        """True once every chunk was sent, the send was cancelled, or it failed."""
+        return self._job.finished.is_set()
+
+    @property
+    def bytes_sent(self) -> int:
+        """Audio bytes (raw, before base64) written to the socket so far."""
+        return self._job.bytes_sent
+
+    @property
+    def cancelled(self) -> bool:
+        return self._job.cancelled
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        return self._job.error
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until done; False if ``timeout`` expired first. Raises the error if the source failed or the
+        connection died before everything was sent."""
+        if not self._job.finished.wait(timeout):
+            return False
+        if self._job.error is not None:
+            raise clone_error(self._job.error)
+        return True
+
+    def cancel(self) -> None:
+        """Stop sending (chunks already sent stay in the server's input buffer)."""
+        self._job.cancel()
+
+    def __repr__(self) -> str:
+        state = "cancelled" if self.cancelled else "done" if self.done else "sending"
+        return f"<AudioSendHandle {state} bytes_sent={self.bytes_sent}>"
+
+
+class AudioJob:
+    """One ``send_audio`` call, as the writer thread sees it."""
+
+    def __init__(self, *, read: Optional[Callable[[int], bytes]] = None, iterable: Any = None, chunk_bytes: int,
+                 bps: int, sample_width: int, realtime: bool = False, close: Optional[Callable[[], Any]] = None,
+                 name: str = "audio") -> None:
+        self.seq = 0
+        self.wake: Callable[[], None] = lambda: None
+        self.finished = threading.Event()
+        self.cancelled = False
+        self.error: Optional[BaseException] = None
+        self._cancel_error: Optional[BaseException] = None
+        self.bytes_sent = 0
+        self._read = read
+        self._chunk = chunk_bytes
+        self._bps = bps
+        self._width = sample_width
+        self._realtime = realtime
+        self._t0: Optional[float] = None
+        self._close = close
+        self._lock = threading.Lock()
+        self._feed_cond = threading.Condition(self._lock)
+        self._buf: Deque[bytes] = deque()
+        self._eof = iterable is None
+        self._source_error: Optional[BaseException] = None
+        self._feeder: Optional[threading.Thread] = None
+        if iterable is not None:
+            self._feeder = threading.Thread(target=self._feed, args=(iterable,), name=f"{name}-feeder", daemon=True)
+            self._feeder.start()
+
+    # -- writer side ----------------------------------------------------------------------------------------------
+    def finished_or_cancelled(self) -> bool:
+        return self.cancelled or self.finished.is_set()
+
+    def ready_at(self, now: float) -> Optional[float]:
+        """When the next chunk may go: ``now`` or earlier if ready, a later time if paced, None if waiting for the
+        feeder (which wakes the writer when it has data)."""
+        if self._feeder is not None and not self._buf and not self._eof:
+            return None
+        if self._realtime and self._t0 is not None:
+            return self._t0 + self.bytes_sent / self._bps - 0.05
+        return now
+
+    def next_chunk(self) -> Optional[bytes]:
+        """The next chunk, or None at the end. Raises what the source raised."""
+        if self._read is not None:
+            data = self._read(self._chunk)
+            if not data:
+                return None
+            return bytes(data) if not isinstance(data, bytes) else data
+        with self._feed_cond:
+            if self._buf:
+                data = self._buf.popleft()
+                self._feed_cond.notify()
+                return data
+            if self._source_error is not None:
+                raise self._source_error
+            return None
+
+    def sent(self, n: int) -> None:
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        self.bytes_sent += n
+
+    def finish(self, error: Optional[BaseException] = None) -> None:
+        if self.finished.is_set():
+            return
+        self.error = error if error is not None else self._cancel_error
+        if self._close is not None:
+            try:
+                self._close()
+            except Exception:  # pragma: no cover
+                pass
+        with self._feed_cond:
+            self.cancelled = self.cancelled or error is not None
+            self._feed_cond.notify_all()
+        self.finished.set()
+
+    def cancel(self, error: Optional[BaseException] = None) -> None:
+        """Stop the job; with ``error`` the handle raises it (the connection ended) instead of reporting a
+        plain cancel."""
+        with self._feed_cond:
+            self.cancelled = True
+            if error is not None and self._cancel_error is None:
+                self._cancel_error = error
+            self._feed_cond.notify_all()
+        self.wake()
+
+    # -- feeder thread --------------------------------------------------------------------------------------------
+    def _feed(self, iterable: Any) -> None:
+        it = iter(iterable)
+        carry = b""
+        try:
+            for chunk in it:
+                if self.cancelled:
+                    break
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise AudioFormatError(f"audio iterables must yield bytes, got {type(chunk).__name__}")
+                data = carry + bytes(chunk) if carry else bytes(chunk)
+                cut = len(data) - len(data) % self._width
+                carry = data[cut:]
+                for pos in range(0, cut, self._chunk):
+                    if not self._put(data[pos:min(pos + self._chunk, cut)]):
+                        return
+            if carry:
+                log.warning("dropped %d trailing byte(s): not a whole sample", len(carry))
+        except BaseException as exc:  # the source failed: the handle raises it
+            self._source_error = exc if isinstance(exc, Exception) else RealtimeError("audio source stopped")
+        finally:
+            close = getattr(it, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # pragma: no cover
+                    pass
+            with self._feed_cond:
+                self._eof = True
+            self.wake()
+
+    def _put(self, piece: bytes) -> bool:
+        with self._feed_cond:
+            while len(self._buf) >= _FEED_BUFFER_CHUNKS and not self.cancelled:
+                self._feed_cond.wait()
+            if self.cancelled:
+                return False
+            self._buf.append(piece)
+        self.wake()
+        return True
+
+
+# -- turning a source into a job ----------------------------------------------------------------------------------
+def _memory_reader(data: Union[bytes, bytearray, memoryview]) -> Callable[[int], bytes]:
+    view = memoryview(data).cast("B")
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        out = view[pos:pos + n].tobytes()
+        pos += len(out)
+        return out
+    return read
+
+
+def _resample_hint(desc: str) -> AudioFormatError:
+    return AudioFormatError(f"WAV audio is {desc}; the Realtime API needs 24000 Hz mono 16-bit PCM. "
+                            "Install the audio extra to convert it automatically (pip install "
+                            "realtime_sync[audio]) or convert it first (sox in.wav -r 24000 -c 1 -b 16 out.wav)")
+
+
+def _open_wav(source: Any) -> Tuple[Optional[Callable[[int], bytes]], Optional[bytes], Callable[[], Any]]:
+    """(reader, None, close) for a 24 kHz mono PCM16 WAV, or (None, converted bytes, noop) via the audio package."""
+    desc = "in a format the wave module cannot read"
+    try:
+        w = wave.open(source, "rb")
+    except (wave.Error, EOFError) as exc:
+        w = None
+        desc = f"not plain PCM ({exc})"
+    if w is not None:
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        if (rate, channels, width) == (WIRE_RATE, 1, 2) and w.getcomptype() == "NONE":
+            return (lambda n: w.readframes(n // 2)), None, w.close
+        w.close()
+        desc = f"{rate} Hz, {channels} channel(s), {8 * width}-bit"
+        if hasattr(source, "seek"):
+            source.seek(0)
+    try:
+        from .audio import read_wav  # type: ignore[attr-defined]
+    except ImportError:
+        raise _resample_hint(desc) from None
+    try:
+        return None, read_wav(source), lambda: None
+    except ImportError:
+        raise _resample_hint(desc) from None
+
+
+def _is_wav_path(path: str) -> bool:
+    if path.lower().endswith((".wav", ".wave")):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+
+
+def _blocking_file(f: Any) -> bool:
+    """True when reads on ``f`` may block (pipe, socket, terminal): then a feeder thread reads it."""
+    if isinstance(f, (io.BytesIO, io.StringIO)):
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return True
+
+
+def make_audio_job(source: Any, *, input_format: Optional[str] = None, chunk_ms: int = 100,
+                   realtime: bool = False) -> AudioJob:
+    """Validate ``source`` (in the caller's thread, so format errors raise at once) and wrap it in a job."""
+    bps, width = bytes_per_second(input_format)
+    chunk = max(width, (bps * chunk_ms // 1000) // width * width)
+    common = dict(chunk_bytes=chunk, bps=bps, sample_width=width, realtime=realtime)
+    pcm16 = width == 2
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = memoryview(source).cast("B")
+        if data.nbytes % width:
+            raise AudioFormatError(f"raw PCM16 audio must have an even byte count, got {data.nbytes}")
+        return AudioJob(read=_memory_reader(data), **common)  # type: ignore[arg-type]
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise AudioFormatError(f"no such audio file: {path}")
+        if _is_wav_path(path):
+            if not pcm16:
+                raise AudioFormatError("WAV files need the pcm16 input format; this session uses G.711")
+            reader, converted, close = _open_wav(path)
+            if converted is not None:
+                return AudioJob(read=_memory_reader(converted), **common)  # type: ignore[arg-type]
+            return AudioJob(read=reader, close=close, **common)  # type: ignore[arg-type]
+        size = os.path.getsize(path)
+        if size % width:
+            raise AudioFormatError(f"raw PCM16 file {os.path.basename(path)} has an odd size ({size} bytes)")
+        f = open(path, "rb")
+        return AudioJob(read=f.read, close=f.close, **common)  # type: ignore[arg-type]
+    if hasattr(source, "read"):
+        if not _blocking_file(source) and hasattr(source, "seek"):
+            pos = source.tell()
+            head = source.read(12)
+            source.seek(pos)
+            if isinstance(head, bytes) and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                reader, converted, _close = _open_wav(source)
+                if converted is not None:
+                    return AudioJob(read=_memory_reader(converted), **common)  # type: ignore[arg-type]
+                return AudioJob(read=reader, **common)  # type: ignore[arg-type]
+            return AudioJob(read=source.read, **common)  # type: ignore[arg-type]
+        read = source.read
+        return AudioJob(iterable=iter(lambda: read(chunk), b""), **common)  # type: ignore[arg-type]
+    if hasattr(source, "__iter__"):
+        return AudioJob(iterable=source, **common)  # type: ignore[arg-type]
+    raise TypeError(f"send_audio takes bytes, a file path, a file object or an iterable of bytes, "
+                    f"not {type(source).__name__}")

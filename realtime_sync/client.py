@@ -1,0 +1,142 @@
+"""RealtimeClient: connection settings and hooks; starts :class:`RealtimeSession` objects.
+
+The peer of .NET's ``RealtimeConversationClient``::
+
+    client = RealtimeClient()                       # OPENAI_API_KEY, model gpt-realtime
+    with client.start_session() as session:
+        session.add_item(ConversationItem.user_message("Hello!"))
+        session.start_response()
+        for update in session.receive_updates():
+            ...
+"""
+import logging
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
+
+from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
+from .protocol import Dialect, SessionOptions
+from .session import RealtimeSession
+from .transport import Transport
+
+__all__ = ["RealtimeClient"]
+
+log = logging.getLogger("realtime_sync.client")
+Hook = TypeVar("Hook", bound=Callable[[str], Any])
+
+
+class RealtimeClient:
+    """Settings for ``/realtime`` connections (OpenAI by default; see :meth:`azure` and :meth:`from_env`).
+
+    ``api_key`` (default ``OPENAI_API_KEY``) may be a callable returning the key, called at every connect.
+    ``endpoint`` is the HTTP(S) base URL that ``/realtime`` is appended to (default ``OPENAI_BASE_URL`` or
+    ``https://api.openai.com/v1``). ``protocol`` is ``"ga"`` or ``"beta"``.
+
+    Keepalive: a ping every ``ping_interval`` seconds; a connection that receives nothing for
+    ``dead_peer_timeout`` seconds is declared lost (None disables either). ``request_timeout`` is the default
+    bound of blocking calls; ``close_timeout`` bounds the close handshake. ``websocket_options`` go to
+    websocket-client (``http_proxy_host``, ``http_proxy_port``, ``proxy_type``, ``http_no_proxy``, ``sslopt``...).
+    ``queue_limit`` caps the updates waiting in ``receive_updates()``'s queue (oldest dropped, with a warning);
+    None (the default) keeps them all.
+    """
+
+    def __init__(self, api_key: Optional[ApiKey] = None, *, model: str = DEFAULT_MODEL,
+                 endpoint: Optional[str] = None, protocol: Union[str, Dialect] = "ga",
+                 ping_interval: Optional[float] = 20.0, dead_peer_timeout: Optional[float] = 60.0,
+                 connect_timeout: float = 30.0, request_timeout: Optional[float] = 30.0, close_timeout: float = 2.0,
+                 queue_limit: Optional[int] = None, websocket_options: Optional[Dict[str, Any]] = None,
+                 extra_headers: Optional[Dict[str, str]] = None, _endpoint: Optional[Endpoint] = None) -> None:
+        self._endpoint = _endpoint or openai_endpoint(api_key, model=model, endpoint=endpoint, protocol=protocol,
+                                                      extra_headers=extra_headers)
+        self.model = model
+        self.ping_interval = ping_interval
+        self.dead_peer_timeout = dead_peer_timeout
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.close_timeout = close_timeout
+        self.queue_limit = queue_limit
+        self.websocket_options = dict(websocket_options or {})
+        self._send_hooks: List[Callable[[str], Any]] = []
+        self._recv_hooks: List[Callable[[str], Any]] = []
+        self._sessions = 0
+
+    # -- other constructors ---------------------------------------------------------------------------------------
+    @classmethod
+    def azure(cls, endpoint: str, deployment: str, *, api_key: Optional[ApiKey] = None, credential: Any = None,
+              api_version: Optional[str] = None, **kwargs: Any) -> "RealtimeClient":
+        """Azure OpenAI: GA ``/openai/v1/realtime?model=<deployment>`` unless ``api_version`` is given (then the
+        preview path and the beta protocol). ``api_key`` (default ``AZURE_OPENAI_API_KEY``) is sent as
+        ``api-key``; or pass ``credential`` (an azure-identity TokenCredential such as DefaultAzureCredential):
+        a token is fetched at each connect and sent as a bearer token."""
+        ep = azure_endpoint(endpoint, deployment, api_key=api_key, credential=credential, api_version=api_version,
+                            extra_headers=kwargs.pop("extra_headers", None))
+        return cls(model=deployment, _endpoint=ep, **kwargs)
+
+    @classmethod
+    def from_env(cls, *, model: Optional[str] = None, credential: Any = None, **kwargs: Any) -> "RealtimeClient":
+        """OpenAI or Azure from the standard variables: Azure when ``AZURE_OPENAI_ENDPOINT`` is set
+        (``AZURE_OPENAI_API_KEY`` or ``credential``, ``AZURE_OPENAI_DEPLOYMENT``, optional
+        ``AZURE_OPENAI_API_VERSION``), else OpenAI (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``)."""
+        ep = endpoint_from_env(model=model, credential=credential)
+        return cls(model=model or DEFAULT_MODEL, _endpoint=ep, **kwargs)
+
+    # -- properties -----------------------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL sessions connect to (no secrets in it unless you put one in the query)."""
+        return self._endpoint.url
+
+    @property
+    def protocol(self) -> Dialect:
+        return self._endpoint.dialect
+
+    # -- hooks ----------------------------------------------------------------------------------------------------
+    def on_sending_command(self, fn: Hook) -> Hook:
+        """Register ``fn(message: str)``, called with the raw JSON text of every message sent, in send order
+        (on the writer thread). Usable as a decorator."""
+        self._send_hooks.append(fn)
+        return fn
+
+    def on_receiving_command(self, fn: Hook) -> Hook:
+        """Register ``fn(message: str)``, called with the raw JSON text of every message received, in order
+        (on the reader thread, before the update is decoded). Usable as a decorator."""
+        self._recv_hooks.append(fn)
+        return fn
+
+    def remove_hook(self, fn: Callable[[str], Any]) -> None:
+        for hooks in (self._send_hooks, self._recv_hooks):
+            while fn in hooks:
+                hooks.remove(fn)
+
+    # -- sessions -------------------------------------------------------------------------------------------------
+    def start_session(self, options: Optional[SessionOptions] = None, timeout: Optional[float] = None, *,
+                      queue_updates: bool = True) -> RealtimeSession:
+        """Connect, wait for ``session.created`` and (with ``options``) for ``session.updated``; return the
+        session. ``queue_updates=False`` for apps that only use observers, hooks and ``wait_for`` (updates are
+        then not kept for ``receive_updates()``). Raises AuthenticationError, RequestRefusedError, ConnectionClosedError, RealtimeTimeoutError,
+        RealtimeConnectionError or ServerError (options refused)."""
+        bound = self.connect_timeout if timeout is None else timeout
+        ep = self._endpoint
+        headers = ep.headers()
+        transport = Transport.connect(ep.url, headers, timeout=bound, read_timeout=self.dead_peer_timeout,
+                                      options=self.websocket_options)
+        self._sessions += 1
+        session = RealtimeSession(transport, dialect=ep.dialect, recv_hooks=self._recv_hooks,
+                                  send_hooks=self._send_hooks, ping_interval=self.ping_interval,
+                                  close_timeout=self.close_timeout, request_timeout=self.request_timeout,
+                                  queue_limit=self.queue_limit, queue_updates=queue_updates, scrub=ep.scrub,
+                                  name=f"realtime-{self._sessions}")
+        try:
+            session._start(bound)
+            if options is not None:
+                session.configure_session(options, wait=True, timeout=bound)
+        except BaseException:
+            session.close()
+            raise
+        log.info("session started (%s, protocol %s)", ep.kind, ep.dialect.value)
+        return session
+
+    def __repr__(self) -> str:
+        return f"<RealtimeClient {self._endpoint!r}>"

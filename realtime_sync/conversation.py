@@ -1,0 +1,349 @@
+"""A local mirror of the server's conversation: items in conversation order, keyed by id.
+
+:class:`ConversationMirror` is a session observer. It orders items by the server's ``previous_item_id`` links (not
+by arrival), fills user transcripts in whenever they arrive (before the item itself, or after the reply to it),
+accumulates assistant text and audio transcripts, applies deletions and truncations, and stays bounded: at most
+``max_items`` items (oldest dropped) and no audio unless ``keep_audio=True`` (then at most ``max_audio_bytes``)::
+
+    mirror = ConversationMirror()
+    session.add_observer(mirror)
+    ...
+    for item in mirror.items():
+        print(item.role, item.content_text)
+"""
+import base64
+import collections
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from .protocol.models import ConversationItem
+from .protocol.updates import (InputTranscriptionCompletedUpdate, InputTranscriptionDeltaUpdate,
+                               InputTranscriptionFailedUpdate, ItemAddedUpdate, ItemCreatedUpdate, ItemDeletedUpdate,
+                               ItemDoneUpdate, ItemRetrievedUpdate, ItemTruncatedUpdate, OutputAudioDeltaUpdate,
+                               OutputAudioTranscriptDeltaUpdate, OutputAudioTranscriptDoneUpdate,
+                               OutputItemAddedUpdate, OutputItemDoneUpdate, OutputTextDeltaUpdate,
+                               OutputTextDoneUpdate)
+
+__all__ = ["MirrorItem", "ConversationMirror"]
+
+log = logging.getLogger("realtime_sync.conversation")
+
+
+@dataclass
+class MirrorItem:
+    """One conversation item as the mirror knows it (a snapshot when returned by the mirror)."""
+
+    id: str
+    type: Optional[str] = None  #: message / function_call / function_call_output / mcp_*...
+    role: Optional[str] = None
+    status: Optional[str] = None
+    previous_item_id: Optional[str] = None
+    response_id: Optional[str] = None
+    phase: Optional[str] = None
+    call_id: Optional[str] = None
+    name: Optional[str] = None
+    arguments: Optional[str] = None
+    output: Optional[str] = None
+    text: str = ""  #: text content (user input_text, assistant output_text)
+    transcript: Optional[str] = None  #: assistant audio transcript, or the user's input-audio transcript
+    transcription_status: Optional[str] = None  #: user audio: in_progress / completed / failed
+    transcription_error: Optional[str] = None
+    has_audio: bool = False
+    audio_bytes_received: int = 0  #: assistant output audio received (counted even when not kept)
+    audio: Optional[bytes] = None  #: kept only with ``keep_audio=True``
+    truncated: bool = False
+    audio_end_ms: Optional[int] = None  #: where the audio was truncated
+    updated_at: float = 0.0
+
+    @property
+    def content_text(self) -> str:
+        """What was said or written: the text, else the transcript, else a function call/output."""
+        if self.type == "function_call":
+            return f"{self.name}({self.arguments or ''})"
+        if self.type == "function_call_output":
+            return self.output or ""
+        return self.text or self.transcript or ""
+
+
+def _parts_text(item: ConversationItem) -> Dict[str, Any]:
+    texts, transcripts, has_audio, audio = [], [], False, []
+    for part in item.content or ():
+        if part.text:
+            texts.append(part.text)
+        if part.transcript:
+            transcripts.append(part.transcript)
+        if part.type in ("input_audio", "audio", "output_audio"):
+            has_audio = True
+            if part.audio:
+                audio.append(part.audio)
+    return {"text": "".join(texts), "transcript": "".join(transcripts) if transcripts else None,
+            "has_audio": has_audio, "audio_b64": audio}
+
+
+class ConversationMirror:
+    """The conversation as a thread-safe, bounded, ordered list of :class:`MirrorItem` (a session observer).
+
+    ``handle_update`` runs on the session's reader thread and only updates dicts; every accessor returns copies.
+    ``bytes_per_ms`` converts received audio to milliseconds (48 for 24 kHz PCM16, 8 for G.711).
+    """
+
+    def __init__(self, max_items: int = 500, keep_audio: bool = False, max_audio_bytes: int = 16 * 1024 * 1024,
+                 bytes_per_ms: int = 48, max_pending: int = 64) -> None:
+        self.max_items = max(1, max_items)
+        self.keep_audio = keep_audio
+        self.max_audio_bytes = max_audio_bytes
+        self.bytes_per_ms = bytes_per_ms
+        self._max_pending = max(1, max_pending)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._items: Dict[str, MirrorItem] = {}
+        self._order: List[str] = []
+        self._pending: "collections.OrderedDict[str, MirrorItem]" = collections.OrderedDict()  # seen before added
+        self._audio: Dict[str, bytearray] = {}
+        self._audio_total = 0
+        self.dropped_items = 0  #: items dropped to stay within ``max_items``
+
+    # -- observer -----------------------------------------------------------------------------------------------
+    def handle_update(self, update: Any) -> None:  # noqa: C901 - one dispatch table
+        with self._lock:
+            if isinstance(update, (ItemAddedUpdate, ItemCreatedUpdate)):
+                self._upsert(update.item, update.previous_item_id, authoritative_link=True)
+            elif isinstance(update, ItemDoneUpdate):
+                self._upsert(update.item, update.previous_item_id, authoritative_link=False)
+            elif isinstance(update, ItemRetrievedUpdate):
+                known = self._items.get(update.item.id) if update.item is not None and update.item.id else None
+                if known is not None:  # never re-adds an item dropped for the bounds
+                    self._apply_fields(known, update.item)
+            elif isinstance(update, (OutputItemAddedUpdate, OutputItemDoneUpdate)):
+                item = update.item
+                known = self._items.get(item.id) if item is not None and item.id else None
+                if known is not None:  # never creates: out-of-band responses are not in the conversation
+                    known.response_id = update.response_id or known.response_id
+                    self._apply_fields(known, item)
+            elif isinstance(update, OutputTextDeltaUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None:
+                    known.text += update.delta or ""
+                    known.response_id = known.response_id or update.response_id
+            elif isinstance(update, OutputTextDoneUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None and update.text is not None:
+                    known.text = update.text
+            elif isinstance(update, OutputAudioTranscriptDeltaUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None:
+                    known.transcript = (known.transcript or "") + (update.delta or "")
+                    known.response_id = known.response_id or update.response_id
+            elif isinstance(update, OutputAudioTranscriptDoneUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None and update.transcript is not None:
+                    known.transcript = update.transcript
+            elif isinstance(update, OutputAudioDeltaUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None:
+                    self._add_audio(known, update.audio)
+            elif isinstance(update, InputTranscriptionDeltaUpdate):
+                target = self._transcription_target(update.item_id)
+                if target is not None and target.transcription_status != "completed":
+                    target.transcript = (target.transcript or "") + (update.delta or "")
+                    target.transcription_status = "in_progress"
+            elif isinstance(update, InputTranscriptionCompletedUpdate):
+                target = self._transcription_target(update.item_id)
+                if target is not None:
+                    target.transcript = update.transcript or ""
+                    target.transcription_status = "completed"
+            elif isinstance(update, InputTranscriptionFailedUpdate):
+                target = self._transcription_target(update.item_id)
+                if target is not None:
+                    target.transcription_status = "failed"
+                    target.transcription_error = update.error.message if update.error else None
+            elif isinstance(update, ItemTruncatedUpdate):
+                known = self._items.get(update.item_id or "")
+                if known is not None:
+                    self._truncate(known, update.audio_end_ms)
+            elif isinstance(update, ItemDeletedUpdate):
+                self._remove(update.item_id or "")
+            else:
+                return
+            self._changed.notify_all()
+
+    # -- internals (lock held) ----------------------------------------------------------------------------------
+    def _apply_fields(self, target: MirrorItem, item: ConversationItem) -> None:
+        for key in ("type", "role", "status", "call_id", "name", "arguments", "output", "phase"):
+            value = getattr(item, key, None)
+            if value is not None:
+                setattr(target, key, value)
+        parts = _parts_text(item)
+        if parts["text"]:
+            target.text = parts["text"]
+        if parts["transcript"] and target.transcription_status != "completed":
+            target.transcript = parts["transcript"]
+        target.has_audio = target.has_audio or parts["has_audio"]
+        if self.keep_audio and parts["audio_b64"] and target.id not in self._audio:
+            try:
+                self._add_audio(target, b"".join(base64.b64decode(a) for a in parts["audio_b64"]), count=False)
+            except ValueError:
+                log.debug("conversation: undecodable audio in item content ignored")
+        target.updated_at = time.monotonic()
+
+    def _upsert(self, item: Optional[ConversationItem], previous_item_id: Optional[str],
+                authoritative_link: bool) -> None:
+        if item is None or not item.id:
+            return
+        known = self._items.get(item.id)
+        if known is None:
+            known = self._pending.pop(item.id, None) or MirrorItem(id=item.id)
+            self._apply_fields(known, item)
+            self._insert(known, previous_item_id, at_start_if_none=authoritative_link)
+            return
+        self._apply_fields(known, item)
+        if previous_item_id and previous_item_id != known.previous_item_id and previous_item_id in self._items:
+            self._order.remove(known.id)  # the server moved it (a late, more precise link)
+            self._insert(known, previous_item_id, at_start_if_none=False)
+
+    def _insert(self, item: MirrorItem, previous_item_id: Optional[str], at_start_if_none: bool) -> None:
+        item.previous_item_id = previous_item_id or item.previous_item_id
+        if previous_item_id and previous_item_id in self._items:
+            pos = self._order.index(previous_item_id) + 1
+        elif previous_item_id is None and at_start_if_none:
+            pos = 0  # null link in added/created = first item of the conversation
+        else:
+            pos = len(self._order)  # unknown link (dropped, or seen before we attached): keep arrival order
+        self._order.insert(pos, item.id)
+        self._items[item.id] = item
+        while len(self._order) > self.max_items:
+            self._remove(self._order[0])
+            self.dropped_items += 1
+
+    def _transcription_target(self, item_id: Optional[str]) -> Optional[MirrorItem]:
+        if not item_id:
+            return None
+        known = self._items.get(item_id)
+        if known is not None:
+            return known
+        pending = self._pending.get(item_id)
+        if pending is None:  # the transcript streams before the item is added: park it
+            pending = MirrorItem(id=item_id, type="message", role="user")
+            self._pending[item_id] = pending
+            while len(self._pending) > self._max_pending:
+                self._pending.popitem(last=False)
+        return pending
+
+    def _add_audio(self, item: MirrorItem, chunk: bytes, count: bool = True) -> None:
+        item.has_audio = True
+        if count:
+            item.audio_bytes_received += len(chunk)
+        if not self.keep_audio or not chunk:
+            return
+        buf = self._audio.setdefault(item.id, bytearray())
+        buf += chunk
+        self._audio_total += len(chunk)
+        while self._audio_total > self.max_audio_bytes and self._audio:
+            oldest = next((i for i in self._order if i in self._audio), None) or next(iter(self._audio))
+            self._audio_total -= len(self._audio.pop(oldest))
+            log.debug("conversation: audio cap reached, dropped the audio of one item")
+
+    def _truncate(self, item: MirrorItem, audio_end_ms: Optional[int]) -> None:
+        item.truncated = True
+        item.audio_end_ms = audio_end_ms
+        buf = self._audio.get(item.id)
+        if buf is not None and audio_end_ms is not None:
+            keep = max(0, audio_end_ms) * self.bytes_per_ms
+            if keep < len(buf):
+                self._audio_total -= len(buf) - keep
+                del buf[keep:]
+
+    def _remove(self, item_id: str) -> None:
+        if self._items.pop(item_id, None) is None:
+            self._pending.pop(item_id, None)
+            return
+        self._order.remove(item_id)
+        buf = self._audio.pop(item_id, None)
+        if buf is not None:
+            self._audio_total -= len(buf)
+
+    def _snapshot(self, item: MirrorItem) -> MirrorItem:
+        buf = self._audio.get(item.id)
+        return dataclasses.replace(item, audio=bytes(buf) if buf is not None else None)
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def items(self) -> List[MirrorItem]:
+        """A snapshot of every item, in conversation order."""
+        with self._lock:
+            return [self._snapshot(self._items[i]) for i in self._order]
+
+    def get(self, item_id: str) -> Optional[MirrorItem]:
+        with self._lock:
+            item = self._items.get(item_id)
+            return self._snapshot(item) if item is not None else None
+
+    def ids(self) -> List[str]:
+        with self._lock:
+            return list(self._order)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._order)
+
+    def __contains__(self, item_id: object) -> bool:
+        with self._lock:
+            return item_id in self._items
+
+    def last(self, role: Optional[str] = None, type: Optional[str] = None) -> Optional[MirrorItem]:
+        """The last item (of a role and/or type) in conversation order."""
+        with self._lock:
+            for item_id in reversed(self._order):
+                item = self._items[item_id]
+                if (role is None or item.role == role) and (type is None or item.type == type):
+                    return self._snapshot(item)
+        return None
+
+    def wait_for_transcript(self, item_id: str, timeout: float) -> Optional[str]:
+        """Block until the user item's input transcription completes (or fails: returns None); ``None`` on
+        timeout. Never blocks longer than ``timeout`` seconds."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while True:
+                item = self._items.get(item_id) or self._pending.get(item_id)
+                if item is not None and item.transcription_status == "completed":
+                    return item.transcript
+                if item is not None and item.transcription_status == "failed":
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(remaining)
+
+    def as_text(self, max_chars: Optional[int] = None) -> str:
+        """The conversation as ``role: text`` lines (function calls included), e.g. to re-seed a new session;
+        ``max_chars`` keeps the most recent lines that fit."""
+        lines = []
+        for item in self.items():
+            who = item.role or item.type or "item"
+            text = item.content_text
+            if text:
+                lines.append(f"{who}: {text}")
+        if max_chars is not None:
+            out: List[str] = []
+            used = 0
+            for line in reversed(lines):
+                used += len(line) + 1
+                if used > max_chars:
+                    break
+                out.append(line)
+            lines = list(reversed(out))
+        return "\n".join(lines)
+
+    def clear(self) -> None:
+        """Forget everything (e.g. after a reconnect to a new conversation)."""
+        with self._lock:
+            self._items.clear()
+            self._order.clear()
+            self._pending.clear()
+            self._audio.clear()
+            self._audio_total = 0
+            self._changed.notify_all()

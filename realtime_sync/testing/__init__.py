@@ -1,0 +1,30 @@
+"""realtime_sync.testing: a local simulator of the Realtime service (``pip install realtime_sync[testing]``).
+
+::
+
+    from realtime_sync.testing import FakeRealtimeServer, Reply, FunctionCall, scripted
+
+    with FakeRealtimeServer(pace=0, responder=scripted("Hello!")) as server:
+        ...  # point any client at server.base_url / server.azure_endpoint with server.api_key
+        assert server.received[0]["type"] == "session.update"
+
+See :class:`FakeRealtimeServer` for the options, :mod:`realtime_sync.testing.faults` for fault injection and
+:mod:`realtime_sync.testing.vad` for how server VAD is computed. ``python -m realtime_sync.testing --port 8080``
+runs it standalone.
+"""
+from .connection import SimConnection
+from .faults import FaultRule, Faults
+from .responder import (FunctionCall, Reply, Responder, ResponderContext, Transcriber, TranscriptionRequest,
+                        arguments_for_schema, default_responder, default_transcriber, scripted, scripted_transcripts)
+from .routing import DEFAULT_MODELS
+from .server import FakeRealtimeServer
+from .synth import synthesize
+from .validate import ValidationScope, server_event_errors, validation_scope
+from .vad import threshold_dbfs
+
+__all__ = [
+    "FakeRealtimeServer", "SimConnection", "Faults", "FaultRule", "Reply", "FunctionCall", "ResponderContext",
+    "Responder", "Transcriber", "TranscriptionRequest", "default_responder", "default_transcriber", "scripted",
+    "scripted_transcripts", "arguments_for_schema", "synthesize", "validation_scope", "ValidationScope",
+    "server_event_errors", "threshold_dbfs", "DEFAULT_MODELS",
+]

@@ -1,0 +1,131 @@
+"""The opening handshake: which endpoint, which dialect, which model, and whether the key is good.
+
+Failures follow PROTOCOL.md section 12: on OpenAI paths the upgrade succeeds and the session then gets an ``error``
+event and a close (3000 for auth, 4000 for the model or a refused beta); Azure paths answer HTTP 401/404 at the
+handshake.
+"""
+import fnmatch
+import logging
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from urllib.parse import parse_qs, urlsplit
+
+from ..protocol import Dialect
+from .connection import Route
+
+__all__ = ["DEFAULT_MODELS", "route_request", "extract_key", "mask_key", "AZURE_401"]
+
+logger = logging.getLogger("realtime_sync.testing.routing")
+
+#: Models the simulator accepts on OpenAI paths by default (fnmatch patterns).
+DEFAULT_MODELS: Tuple[str, ...] = ("gpt-realtime*", "gpt-4o-realtime*", "gpt-4o-mini-realtime*", "gpt-audio*")
+
+AZURE_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API "
+                       "endpoint. Make sure to provide a valid key for an active subscription and use a correct "
+                       "regional API endpoint for your resource."}}
+_AZURE_404 = {"error": {"code": "404", "message": "Resource not found"}}
+_DEPLOYMENT_404 = {"error": {"code": "DeploymentNotFound", "message": "The API deployment for this resource does "
+                             "not exist. If you created the deployment within the last 5 minutes, please wait a "
+                             "moment and try again."}}
+
+HttpReply = Tuple[int, Dict[str, Any]]
+
+
+def mask_key(key: str) -> str:
+    """How the service echoes a wrong key: only its first three and last four characters."""
+    if len(key) <= 8:
+        return "*" * len(key)
+    return key[:3] + "*" * min(24, len(key) - 7) + key[-4:]
+
+
+def _subprotocols(headers: Any) -> Sequence[str]:
+    raw = ",".join(headers.get_all("Sec-WebSocket-Protocol") or []) if hasattr(headers, "get_all") else \
+        (headers.get("Sec-WebSocket-Protocol") or "")
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def extract_key(headers: Any, query: Dict[str, Any], allow_query: bool = False) -> Optional[str]:
+    """The credential of a request: ``Authorization: Bearer``, ``api-key``, the browser subprotocol
+    ``openai-insecure-api-key.<key>``, or (Azure) the ``api-key`` query parameter."""
+    auth = headers.get("Authorization") or ""
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    if headers.get("api-key"):
+        return str(headers.get("api-key")).strip()
+    for proto in _subprotocols(headers):
+        if proto.startswith("openai-insecure-api-key."):
+            return proto[len("openai-insecure-api-key."):]
+    if allow_query and query.get("api-key"):
+        return query["api-key"][0]
+    return None
+
+
+def _model_ok(model: str, patterns: Optional[Sequence[str]]) -> bool:
+    return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
+
+
+def route_request(server: Any, target: str, headers: Any) -> Union[Route, HttpReply]:
+    """Decide what to do with a WebSocket upgrade: a :class:`Route` (maybe carrying a post-upgrade failure) or an
+    HTTP reply ``(status, json body)`` that refuses the handshake."""
+    parts = urlsplit(target)
+    path = parts.path.rstrip("/") or "/"
+    query = parse_qs(parts.query)
+    first = {k: v[0] for k, v in query.items()}
+    beta_header = "realtime=v1" in (headers.get("OpenAI-Beta") or "")
+    beta_proto = "openai-beta.realtime-v1" in _subprotocols(headers)
+    if path == "/v1/realtime":
+        return _openai_route(server, path, first, headers, beta_header or beta_proto)
+    if path in ("/openai/v1/realtime", "/openai/realtime"):
+        return _azure_route(server, path, first, headers, beta_header or beta_proto)
+    return 404, {"error": {"message": f"Invalid URL (GET {path})", "type": "invalid_request_error", "param": None,
+                           "code": None}}
+
+
+def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, beta: bool) -> Route:
+    dialect = Dialect.BETA if beta else Dialect.GA
+    key = extract_key(headers, {})
+    model = query.get("model") or ""
+    route = Route(path=path, kind="openai", dialect=dialect, model=model)
+    if not key:
+        route.failure = (None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error")
+        return route
+    valid, session_init = server._check_key(key, dialect)
+    if not valid:
+        route.failure = ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API "
+                         "key at https://platform.openai.com/account/api-keys.", 3000,
+                         "invalid_request_error.invalid_api_key")
+        return route
+    route.session_init = session_init
+    if beta and server._refuse_beta:
+        route.failure = ("beta_api_shape_disabled", "The Realtime Beta API is no longer supported. Please use "
+                         "/v1/realtime for the GA API.", 4000, "invalid_request_error.beta_api_shape_disabled")
+        return route
+    if not model and session_init and isinstance(session_init.get("model"), str):
+        route.model = model = session_init["model"]
+    if not model:
+        route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
+                         "invalid_request_error.missing_model")
+    elif not _model_ok(model, server._models):
+        route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
+                         4000, "invalid_request_error.invalid_model")
+    return route
+
+
+def _azure_route(server: Any, path: str, query: Dict[str, str], headers: Any,
+                 beta: bool) -> Union[Route, HttpReply]:
+    preview = path == "/openai/realtime"
+    key = extract_key(headers, {k: [v] for k, v in query.items()}, allow_query=True)
+    valid, session_init = server._check_key(key, Dialect.BETA if preview or beta else Dialect.GA) if key else \
+        (False, None)
+    if not valid or (not preview and "api-version" in query):
+        return 401, AZURE_401
+    if preview:
+        deployment = query.get("deployment") or ""
+        if "api-version" not in query:
+            return 404, _AZURE_404
+    else:
+        deployment = query.get("model") or ""
+    if not deployment or (server._azure_deployments is not None and deployment not in server._azure_deployments):
+        return 404, _DEPLOYMENT_404
+    dialect = Dialect.BETA if (preview or beta) else Dialect.GA
+    return Route(path=path, kind="azure-preview" if preview else "azure", dialect=dialect, model=deployment,
+                 session_init=session_init)

@@ -1,0 +1,92 @@
+"""Speech-like audio for the assistant's answers, and the service's audio chunk sizes.
+
+Each word becomes a voiced sound: a falling pitch (about 120-180 Hz) with six harmonics shaped by two formant-like
+resonances, a syllable-rate amplitude envelope and soft edges; words are separated by short gaps, clauses by longer
+pauses. Duration follows the text: :data:`MS_PER_CHAR` per letter, divided by the session's ``speed``. Not
+intelligible, but it has speech's level, rhythm and spectrum, so VAD, playback and barge-in code see realistic audio.
+"""
+import re
+from functools import lru_cache
+from typing import List
+
+import numpy as np
+
+from ._util import bytes_per_ms, encode_from_int16, format_rate
+
+__all__ = ["synthesize", "chunk_sizes_ms", "split_audio", "MS_PER_CHAR", "CHUNK_SCHEDULE_MS"]
+
+MS_PER_CHAR = 65.0
+WORD_GAP_MS = 45.0
+CLAUSE_PAUSE_MS = 180.0
+SENTENCE_PAUSE_MS = 300.0
+#: Decoded size of successive audio deltas (ms of audio), after the recorded beta turn: 4800, 7200, 12000 ... bytes.
+CHUNK_SCHEDULE_MS = (100, 150, 250, 250, 250, 600)
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _word(rate: int, n_chars: int, speed: float, f_start: float, rng: np.random.Generator) -> np.ndarray:
+    n = max(1, int(rate * n_chars * MS_PER_CHAR / 1000.0 / speed))
+    t = np.arange(n) / rate
+    f0 = f_start * (1.0 - 0.15 * t / max(t[-1], 1e-3))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    f1, f2 = 500.0 + 300.0 * rng.random(), 1400.0 + 600.0 * rng.random()
+    wave = np.zeros(n)
+    for k in range(1, 7):
+        fk = f0 * k
+        gain = 1.0 / k + 0.8 * np.exp(-((fk - f1) / 250.0) ** 2) + 0.5 * np.exp(-((fk - f2) / 400.0) ** 2)
+        wave += gain * np.sin(k * phase)
+    syllables = max(1, round(n_chars / 3))
+    env = 0.55 + 0.45 * np.abs(np.sin(np.pi * syllables * t / max(t[-1], 1e-3)))
+    edge = min(n // 2, int(rate * 0.02))
+    if edge:
+        ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, edge))
+        env[:edge] *= ramp
+        env[-edge:] *= ramp[::-1]
+    return wave * env
+
+
+@lru_cache(maxsize=128)
+def synthesize(text: str, fmt: str = "pcm16", speed: float = 1.0) -> bytes:
+    """Speech-like audio for ``text`` in a wire format (PCM16 24 kHz, or G.711 at 8 kHz)."""
+    rate = format_rate(fmt)
+    speed = min(4.0, max(0.25, speed or 1.0))
+    rng = np.random.default_rng(len(text))
+    pieces: List[np.ndarray] = []
+    pitch = 165.0
+    for tok in _WORD.findall(text):
+        if tok[0].isalnum() or tok[0] == "_":
+            pieces.append(_word(rate, len(tok), speed, pitch, rng))
+            pieces.append(np.zeros(int(rate * WORD_GAP_MS / 1000 / speed)))
+            pitch = max(120.0, pitch - 3.0)
+        elif tok in ".!?":
+            pieces.append(np.zeros(int(rate * SENTENCE_PAUSE_MS / 1000 / speed)))
+            pitch = 165.0
+        elif tok in ",;:":
+            pieces.append(np.zeros(int(rate * CLAUSE_PAUSE_MS / 1000 / speed)))
+    if not pieces:
+        pieces.append(np.zeros(int(rate * 0.2)))
+    wave = np.concatenate(pieces)
+    peak = float(np.max(np.abs(wave))) or 1.0
+    samples = np.round(wave / peak * 0.35 * 32767).astype(np.int16)
+    return encode_from_int16(samples, fmt)
+
+
+def chunk_sizes_ms(start_index: int = 0):
+    """Successive delta durations from the ``start_index``-th delta of a response on (the last size repeats)."""
+    i = start_index
+    while True:
+        yield CHUNK_SCHEDULE_MS[min(i, len(CHUNK_SCHEDULE_MS) - 1)]
+        i += 1
+
+
+def split_audio(audio: bytes, fmt: str, start_index: int) -> List[bytes]:
+    """Cut one clause's audio into deltas following :data:`CHUNK_SCHEDULE_MS` (continuing the response's count)."""
+    bpm = bytes_per_ms(fmt)
+    out: List[bytes] = []
+    pos = 0
+    sizes = chunk_sizes_ms(start_index)
+    while pos < len(audio):
+        size = next(sizes) * bpm
+        out.append(audio[pos:pos + size])
+        pos += size
+    return out

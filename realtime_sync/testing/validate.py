@@ -1,0 +1,145 @@
+"""The vendored JSON schemas of both dialects, compiled validators, and validation scopes.
+
+Every event a :class:`~realtime_sync.testing.FakeRealtimeServer` emits can be checked against the *strict* schema of
+its dialect (``spec/realtime-{ga,beta}.schema.json``). Validation is off by default (it costs time when a benchmark
+floods a client); it is on for a server built with ``validate=True`` and for every server while a
+:func:`validation_scope` is open, which is how the test suite's shared fixture checks each message::
+
+    with validation_scope() as scope:
+        ...  # run servers and clients
+    scope.assert_clean()  # AssertionError listing every invalid event
+"""
+import contextlib
+import json
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from ..protocol import Dialect
+
+__all__ = [
+    "SPEC_DIR", "load_schema", "validator_for", "server_event_errors", "client_event_errors", "ValidationScope",
+    "validation_scope", "current_scope",
+]
+
+logger = logging.getLogger("realtime_sync.testing.validate")
+
+#: Folder of the vendored schemas (shipped as package data).
+SPEC_DIR = Path(__file__).resolve().parent / "spec"
+Json = Dict[str, Any]
+
+
+@lru_cache(maxsize=None)
+def load_schema(dialect: Union[Dialect, str], lenient: bool = False) -> Json:
+    """The schema document of a dialect: ``{"client_events": ..., "server_events": ..., "definitions": ...}``."""
+    name = f"realtime-{Dialect.coerce(dialect).value}{'.lenient' if lenient else ''}.schema.json"
+    with open(SPEC_DIR / name, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+_validators: Dict[Tuple[str, bool, str, str], Optional[Draft202012Validator]] = {}
+_validators_lock = threading.Lock()
+
+
+def validator_for(dialect: Union[Dialect, str], side: str, event_type: str,
+                  lenient: bool = False) -> Optional[Draft202012Validator]:
+    """The compiled validator of one event type (``side``: ``server_events`` / ``client_events``); None if the
+    dialect does not define the type. Compiled once and cached."""
+    d = Dialect.coerce(dialect)
+    key = (d.value, lenient, side, event_type)
+    found = _validators.get(key, False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    with _validators_lock:
+        doc = load_schema(d, lenient)
+        schema = doc[side].get(event_type)
+        val = None
+        if schema is not None:
+            val = Draft202012Validator({**schema, "definitions": doc["definitions"]})
+        _validators[key] = val
+        return val
+
+
+def _format_path(path: Any) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<event>"
+
+
+def _errors(event: Any, dialect: Union[Dialect, str], side: str, lenient: bool) -> List[str]:
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return ["not an event object with a string 'type'"]
+    val = validator_for(dialect, side, event["type"], lenient)
+    if val is None:
+        return [f"type {event['type']!r} is not a {Dialect.coerce(dialect).value} {side[:-1].replace('_', ' ')}"]
+    errors = list(val.iter_errors(event))
+    if not errors:
+        return []
+    best = best_match(errors)
+    detail = [f"{_format_path(best.absolute_path)}: {best.message[:300]}"]
+    detail += [f"{_format_path(e.absolute_path)}: {e.message[:120]}" for e in errors if e is not best][:3]
+    return detail
+
+
+def server_event_errors(event: Any, dialect: Union[Dialect, str], lenient: bool = False) -> List[str]:
+    """Why a server event does not validate (empty list: valid)."""
+    return _errors(event, dialect, "server_events", lenient)
+
+
+def client_event_errors(event: Any, dialect: Union[Dialect, str]) -> List[str]:
+    """Why a client event does not validate against the strict schema (empty list: valid)."""
+    return _errors(event, dialect, "client_events", False)
+
+
+class ValidationScope:
+    """Collects validation failures of every event emitted by any simulator while the scope is open."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.checked = 0
+        self.failures: List[str] = []
+
+    def check(self, event: Json, dialect: Union[Dialect, str]) -> List[str]:
+        errors = server_event_errors(event, dialect)
+        with self._lock:
+            self.checked += 1
+            if errors:
+                self.failures.append(f"{Dialect.coerce(dialect).value} {event.get('type')!r}: {'; '.join(errors)}")
+        return errors
+
+    def assert_clean(self) -> None:
+        """Raise AssertionError naming every emitted event that failed its strict schema."""
+        with self._lock:
+            failures = list(self.failures)
+        if failures:
+            raise AssertionError(f"{len(failures)} simulator event(s) failed strict schema validation:\n  "
+                                 + "\n  ".join(failures[:20]))
+
+
+_scope_stack: List[ValidationScope] = []
+_scope_lock = threading.Lock()
+
+
+def current_scope() -> Optional[ValidationScope]:
+    """The innermost open :func:`validation_scope`, if any (read by servers on every emitted event)."""
+    stack = _scope_stack
+    return stack[-1] if stack else None
+
+
+@contextlib.contextmanager
+def validation_scope() -> Iterator[ValidationScope]:
+    """Validate every event emitted by any simulator (existing or new) until the block ends."""
+    scope = ValidationScope()
+    with _scope_lock:
+        _scope_stack.append(scope)
+    try:
+        yield scope
+    finally:
+        with _scope_lock:
+            _scope_stack.remove(scope)

@@ -1,0 +1,394 @@
+"""Function tools: a registry, and a dispatcher that answers the model's function calls automatically.
+
+:class:`ToolDispatcher` is a session observer. When a ``function_call`` item completes it runs the tool on a
+bounded worker pool (never on the reader thread) with a timeout, sends the result as ``function_call_output``
+(an exception, a timeout, an unknown tool or invalid JSON arguments become a JSON ``{"error": ...}`` output and
+the session lives on) and, once every call of that response is answered *and* its ``response.done`` arrived,
+sends exactly one ``response.create`` to continue the turn::
+
+    def get_weather(city: str, unit: Literal["c", "f"] = "c") -> dict:
+        "Look up the weather for a city."
+        return {"city": city, "temperature": 21, "unit": unit}
+
+    tools = ToolRegistry([get_weather])
+    session.configure_session(SessionOptions(tools=tools.definitions()))
+    dispatcher = ToolDispatcher(session, tools).attach()
+
+Continuation rules: a response whose status is not ``completed`` (``cancelled`` by a barge-in, ``incomplete``,
+``failed``) gets its outputs but no automatic ``response.create`` (the user is speaking, or the turn failed); a
+response calling a tool registered without a function (a declared-only tool) is left to the user to answer and
+continue; while another response is active the ``response.create`` waits for it to finish. With no function
+tools registered, or ``auto_dispatch=False``, nothing is automatic: the updates are there to answer by hand
+(``ConversationItem.function_call_output`` + ``session.start_response()``).
+"""
+import collections
+import dataclasses
+import itertools
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, List, Optional, Union
+
+from .protocol.commands import ItemCreateCommand, ResponseCreateCommand
+from .protocol.models import ConversationItem, Response
+from .protocol.options import FunctionTool, ResponseOptions
+from .protocol.tool_schema import ToolArgumentsError, coerce_arguments
+from .protocol.updates import (ErrorUpdate, FunctionCallArgumentsDoneUpdate, OutputItemAddedUpdate,
+                               OutputItemDoneUpdate, ResponseCreatedUpdate, ResponseDoneUpdate)
+from .tool_registry import (PENDING as _PENDING, RUNNING as _RUNNING, DaemonPool, ToolCall, ToolRegistry,
+                            encode_tool_result, error_output as _error_output)
+
+__all__ = ["ToolRegistry", "ToolCall", "ToolDispatcher", "encode_tool_result", "CONTINUATION_KEY"]
+
+log = logging.getLogger("realtime_sync.tools")
+
+#: ``response.create`` metadata key naming the response a continuation follows (lets waiters correlate).
+CONTINUATION_KEY = "realtime_sync_continues"
+
+
+@dataclass
+class _ResponseState:
+    call_ids: List[str] = dataclasses.field(default_factory=list)
+    done: bool = False
+    status: Optional[str] = None
+    settled: bool = False  #: continuation decided (sent, deferred or skipped)
+
+
+class ToolDispatcher:
+    """Answers function calls with the registry's functions (a session observer; see the module docstring).
+
+    ``session`` needs ``send_command(command)`` (thread-safe) and ``add_observer``/``remove_observer`` for
+    :meth:`attach`/:meth:`detach`. ``timeout`` (seconds, per call; a tool's own ``timeout`` wins) bounds how long
+    the conversation waits for a tool: a late tool thread may linger but its result is dropped. ``on_call`` is
+    called with each answered :class:`ToolCall` on a worker thread.
+    """
+
+    def __init__(self, session: Any, tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
+                 max_workers: int = 4, timeout: float = 30.0, auto_dispatch: bool = True,
+                 auto_continue: bool = True, response_options: Optional[ResponseOptions] = None,
+                 on_call: Optional[Callable[[ToolCall], Any]] = None, max_tracked: int = 256) -> None:
+        self.session = session
+        self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.timeout = timeout
+        self.auto_dispatch = auto_dispatch
+        self.auto_continue = auto_continue
+        self.response_options = response_options
+        self.on_call = on_call
+        self._max = max(8, max_tracked)
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._workers = max_workers
+        self._pool = DaemonPool(max_workers, "realtime-sync-tool")
+        self._calls: "collections.OrderedDict[str, ToolCall]" = collections.OrderedDict()
+        self._responses: "collections.OrderedDict[str, _ResponseState]" = collections.OrderedDict()
+        self._names: "collections.OrderedDict[str, str]" = collections.OrderedDict()  # item_id -> tool name
+        self._active: "collections.OrderedDict[str, None]" = collections.OrderedDict()  # responses in progress
+        self._deferred: List[str] = []  # responses whose continuation waits for the active one
+        self._sent: "collections.OrderedDict[str, str]" = collections.OrderedDict()  # event_id -> response id
+        self._seq = itertools.count(1)
+        self._inflight = 0  # calls scheduled whose answer (and continuation decision) is not finished
+        self._closed = False
+        self._attached = False
+        self._displaced: Optional["ToolDispatcher"] = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def attach(self) -> "ToolDispatcher":
+        """Start observing the session. A session's built-in ``tool_dispatcher`` stands aside while this one is
+        attached, so calls are never answered twice."""
+        if not self._attached:
+            builtin = getattr(self.session, "tool_dispatcher", None)
+            if isinstance(builtin, ToolDispatcher) and builtin is not self and builtin.auto_dispatch:
+                builtin.auto_dispatch = False
+                self._displaced = builtin
+                log.debug("tools: a separate dispatcher takes over from the session's built-in one")
+            self.session.add_observer(self)
+            self._attached = True
+        return self
+
+    def detach(self) -> None:
+        if self._attached:
+            self.session.remove_observer(self)
+            self._attached = False
+            if self._displaced is not None:
+                self._displaced.auto_dispatch = True
+                self._displaced = None
+
+    def close(self) -> None:
+        """Detach and stop the pool (running tools are not interrupted; their results are dropped)."""
+        self.detach()
+        with self._lock:
+            self._closed = True
+            self._idle.notify_all()
+        self._pool.shutdown()
+
+    def handle_connection_closed(self, error: Optional[BaseException]) -> None:
+        """The connection ended: stop the pool's idle threads (a new pool starts if calls come again)."""
+        with self._lock:
+            old, self._pool = self._pool, DaemonPool(self._workers, "realtime-sync-tool")
+            self._active.clear()
+            self._deferred.clear()
+            self._idle.notify_all()
+        old.shutdown()
+
+    def __enter__(self) -> "ToolDispatcher":
+        return self.attach()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def active(self) -> bool:
+        """True when calls are answered automatically (auto_dispatch and at least one tool with a function)."""
+        return self.auto_dispatch and not self._closed and self.registry.has_functions()
+
+    # -- observer (reader thread: bookkeeping only) -------------------------------------------------------------
+    def handle_update(self, update: Any) -> None:
+        if isinstance(update, ResponseCreatedUpdate):
+            rid = update.response.id if update.response else None
+            if rid:
+                with self._lock:
+                    self._state(rid)
+                    self._active[rid] = None
+        elif isinstance(update, OutputItemAddedUpdate):
+            item = update.item
+            if item is not None and item.type == "function_call" and item.id and item.name:
+                with self._lock:
+                    self._remember(self._names, item.id, item.name)
+        elif isinstance(update, FunctionCallArgumentsDoneUpdate):
+            with self._lock:
+                name = update.name or self._names.get(update.item_id or "")
+            self._schedule(update.call_id, name, update.arguments, update.item_id, update.response_id)
+        elif isinstance(update, OutputItemDoneUpdate):
+            item = update.item
+            if item is not None and item.type == "function_call" and item.status in (None, "completed"):
+                self._schedule(item.call_id, item.name, item.arguments, item.id, update.response_id)
+        elif isinstance(update, ResponseDoneUpdate):
+            self._response_done(update.response)
+        elif isinstance(update, ErrorUpdate):
+            self._error(update)
+
+    def _remember(self, table: "collections.OrderedDict[str, Any]", key: str, value: Any) -> None:
+        table[key] = value
+        while len(table) > self._max:
+            table.popitem(last=False)
+
+    def _state(self, response_id: str) -> _ResponseState:
+        state = self._responses.get(response_id)
+        if state is None:
+            state = self._responses[response_id] = _ResponseState()
+            if len(self._responses) > self._max:  # evict the oldest settled state (an unsettled one if none is)
+                old = next((k for k, v in self._responses.items() if v.settled or (v.done and not v.call_ids)),
+                           next(iter(self._responses)))
+                del self._responses[old]
+                self._active.pop(old, None)
+        return state
+
+    def _schedule(self, call_id: Optional[str], name: Optional[str], arguments: Optional[str],
+                  item_id: Optional[str], response_id: Optional[str]) -> None:
+        if not call_id or not self.active:
+            return
+        with self._lock:
+            if call_id in self._calls:
+                return
+            call = ToolCall(call_id, name, arguments or "", item_id, response_id)
+            self._remember(self._calls, call_id, call)
+            if response_id:
+                self._state(response_id).call_ids.append(call_id)
+            tool = self.registry.get(name)
+            if (tool is not None and tool.function is None) or (tool is None and self._declared_elsewhere(name)):
+                call.status = "manual"
+                log.debug("tools: call to declared-only tool %s left to the user", name)
+                return
+            call.status = _RUNNING
+            call.started_at = time.monotonic()
+            self._inflight += 1
+        timeout = (self.registry.timeout_for(name) if tool is not None else None) or self.timeout
+        log.debug("tools: call %s to %s scheduled (args %d chars)", call_id, name, len(call.arguments))
+        try:
+            future = self._pool.submit(self._run, call, tool)
+        except RuntimeError:  # pool shut down
+            self._finish(call, "error", _error_output("tool dispatcher closed"), None, "dispatcher closed")
+            return
+        timer = threading.Timer(timeout, self._expire, (call, future, timeout))
+        timer.daemon = True
+        timer.start()
+        future.add_done_callback(lambda _f: timer.cancel())
+
+    def _declared_elsewhere(self, name: Optional[str]) -> bool:
+        """True when the session declares the tool (``session.updated``) without a function in the registry:
+        configured by hand, so answered by hand."""
+        info = getattr(self.session, "session_info", None)
+        for tool in getattr(info, "tools", None) or ():
+            if isinstance(tool, dict) and tool.get("name") == name:
+                return True
+        return False
+
+    def _run(self, call: ToolCall, tool: Optional[FunctionTool]) -> None:
+        if tool is None:
+            self._finish(call, "unknown_tool", _error_output(f"unknown tool {call.name!r}"), None,
+                         f"unknown tool {call.name!r}")
+            return
+        try:
+            raw = json.loads(call.arguments) if call.arguments.strip() else {}
+            kwargs = coerce_arguments(tool.function, raw)  # type: ignore[arg-type]
+        except (ValueError, ToolArgumentsError) as exc:
+            msg = f"invalid arguments: {exc}" if isinstance(exc, ToolArgumentsError) else \
+                f"invalid arguments: not JSON ({type(exc).__name__})"
+            self._finish(call, "invalid_arguments", _error_output(msg), None, msg)
+            return
+        try:
+            result = tool.function(**kwargs)  # type: ignore[misc]
+            output = encode_tool_result(result)
+        except Exception as exc:  # the tool's own failure goes back to the model, the session lives on
+            msg = f"{type(exc).__name__}: {exc}"
+            log.info("tools: %s raised %s", call.name, type(exc).__name__)
+            self._finish(call, "error", _error_output(msg), None, msg)
+            return
+        self._finish(call, "completed", output, result, None)
+
+    def _expire(self, call: ToolCall, future: Any, timeout: float) -> None:
+        future.cancel()  # only helps while still queued
+        msg = f"tool {call.name!r} timed out after {timeout:g} s"
+        if self._finish(call, "timeout", _error_output(msg), None, msg):
+            log.warning("tools: %s timed out after %.3g s", call.name, timeout)
+
+    def _finish(self, call: ToolCall, status: str, output: str, result: Any, error: Optional[str]) -> bool:
+        with self._lock:
+            if call.status != _RUNNING:
+                return False  # already answered (a late result after a timeout is dropped)
+            call.status, call.output, call.result, call.error = status, output, result, error
+            call.finished_at = time.monotonic()
+            closed = self._closed
+        if not closed:
+            try:
+                self.session.send_command(ItemCreateCommand(
+                    event_id=self._event_id("out"), item=ConversationItem.function_call_output(call.call_id, output)))
+            except Exception as exc:  # connection gone: nothing to answer to
+                log.warning("tools: could not send the output of %s: %s", call.call_id, type(exc).__name__)
+        log.debug("tools: call %s answered (%s, %d chars)", call.call_id, status, len(output))
+        if self.on_call is not None:
+            try:
+                self.on_call(call)
+            except Exception as exc:
+                log.warning("tools: on_call callback raised %s", type(exc).__name__)
+        if call.response_id:
+            self._maybe_continue(call.response_id)
+        with self._lock:
+            self._inflight -= 1
+            self._idle.notify_all()
+        return True
+
+    def _response_done(self, response: Optional[Response]) -> None:
+        if response is None or not response.id:
+            return
+        rid = response.id
+        with self._lock:
+            state = self._state(rid)
+            state.done, state.status = True, response.status
+            self._active.pop(rid, None)
+        for item in response.output or ():  # calls we did not see stream (observer attached late)
+            if item.type == "function_call" and item.status in (None, "completed"):
+                self._schedule(item.call_id, item.name, item.arguments, item.id, rid)
+        self._maybe_continue(rid)
+        self._flush_deferred()
+
+    def _maybe_continue(self, response_id: str) -> None:
+        with self._lock:
+            state = self._responses.get(response_id)
+            if state is None or not state.done or state.settled or not state.call_ids:
+                return
+            calls = [self._calls.get(c) for c in state.call_ids]
+            if any(c is not None and c.status in (_PENDING, _RUNNING) for c in calls):
+                return
+            state.settled = True
+            manual = any(c is not None and c.status == "manual" for c in calls)
+            if manual or not self.auto_continue or state.status != "completed" or self._closed:
+                log.debug("tools: response %s not continued (status=%s, manual=%s)", response_id, state.status,
+                          manual)
+                self._idle.notify_all()
+                return
+            if self._active:
+                self._deferred.append(response_id)
+                log.debug("tools: continuation of %s deferred (another response is active)", response_id)
+                return
+        self._continue([response_id])
+
+    def _flush_deferred(self) -> None:
+        with self._lock:
+            if not self._deferred or self._active or self._closed:
+                return
+            ids, self._deferred = self._deferred, []
+        self._continue(ids)
+
+    def _continue(self, response_ids: List[str]) -> None:
+        opts = dataclasses.replace(self.response_options) if self.response_options else ResponseOptions()
+        opts.metadata = dict(opts.metadata or {}, **{CONTINUATION_KEY: response_ids[-1]})
+        event_id = self._event_id("continue")
+        with self._lock:
+            self._remember(self._sent, event_id, response_ids[-1])
+        log.debug("tools: all calls answered, response.create continues %s", response_ids[-1])
+        try:
+            self.session.send_command(ResponseCreateCommand(event_id=event_id, response=opts))
+        except Exception as exc:
+            log.warning("tools: could not send response.create: %s", type(exc).__name__)
+        with self._lock:
+            self._idle.notify_all()
+
+    def _error(self, update: ErrorUpdate) -> None:
+        with self._lock:
+            rid = self._sent.get(update.client_event_id or "")
+            if rid is None:
+                return
+            if update.code == "conversation_already_has_active_response":
+                self._deferred.append(rid)  # retry once the active response is done
+                log.debug("tools: continuation refused (active response); retried after response.done")
+            else:
+                log.warning("tools: continuation refused by the server (code=%s)", update.code)
+
+    def _event_id(self, what: str) -> str:
+        return f"rs_tool_{what}_{next(self._seq)}"
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def expects_continuation(self, response: Optional[Response]) -> bool:
+        """Whether the dispatcher will send a ``response.create`` after this (done) response: it completed, it
+        called tools, and every call is answered automatically."""
+        if response is None or response.status != "completed" or not self.active or not self.auto_continue:
+            return False
+        calls = [i for i in response.output or () if i.type == "function_call" and i.status in (None, "completed")]
+        if not calls:
+            return False
+        for item in calls:
+            tool = self.registry.get(item.name)
+            if (tool is not None and tool.function is None) or (tool is None and self._declared_elsewhere(item.name)):
+                return False
+        return True
+
+    def is_continuation_event(self, event_id: Optional[str]) -> bool:
+        with self._lock:
+            return bool(event_id) and event_id in self._sent
+
+    def get(self, call_id: str) -> Optional[ToolCall]:
+        with self._lock:
+            call = self._calls.get(call_id)
+            return dataclasses.replace(call) if call is not None else None
+
+    def calls(self, response_id: Optional[str] = None) -> List[ToolCall]:
+        """Snapshots of the tracked calls (of one response), oldest first (bounded by ``max_tracked``)."""
+        with self._lock:
+            return [dataclasses.replace(c) for c in self._calls.values()
+                    if response_id is None or c.response_id == response_id]
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no call is running and no continuation is pending; False on timeout."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._idle:
+            while True:
+                busy = self._inflight > 0 or bool(self._deferred)
+                if not busy or self._closed:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)

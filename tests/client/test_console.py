@@ -1,0 +1,54 @@
+"""scripts/realtime_console.py end to end against the embedded simulator (a subprocess, fast mode)."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "scripts", "realtime_console.py")
+
+
+def run_console(tmp_path, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_"))}
+    env["PYTHONPATH"] = ROOT
+    return subprocess.run([sys.executable, SCRIPT, *args], cwd=str(tmp_path), env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_console_two_turns_with_simulator(tmp_path):
+    out = tmp_path / "answer.raw"
+    proc = run_console(tmp_path, "--fast", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "No OPENAI_API_KEY or AZURE_OPENAI_* variables are set: using the local simulator."
+    assert lines[1].startswith("Connecting using the local simulator URI: http://127.0.0.1:")
+    assert re.fullmatch(r"<<< Session started\. ID: sess_\w+", lines[2]) and lines[3] == ""
+    assert re.fullmatch(r"  -- Voice activity detection started at \d+ ms", lines[4])
+    assert re.fullmatch(r"  -- Voice activity detection ended at \d+ ms", lines[5])
+    body = "\n".join(lines[6:])
+    expected = [
+        "  -- Begin streaming of new item",
+        "Ahoy! Let's see what the weather be like in San Francisco.",
+        "  -- Item finished, response_id=resp_",
+        "    + [assistant]: Ahoy!",
+        "  -- Begin streaming of new item",
+        '{"location":"San Francisco, CA","unit":"f"}',
+        "  -- Item finished, response_id=resp_",
+        "    + Tool invoked by item: get_weather_for_location",
+        "  -- Model turn generation finished. Status: completed",
+        "  -- Ending client turn for pending tool responses",
+        "  -- Begin streaming of new item",
+        "Arrr! The weather in San Francisco be a balmy 70 degrees Fahrenheit and sunny!",
+        "  -- Item finished, response_id=resp_",
+        "    + [assistant]: Arrr!",
+        "  -- Model turn generation finished. Status: completed",
+        f"Raw output audio written to {out}: ",
+    ]
+    pos = 0
+    for piece in expected:  # in this order
+        found = body.find(piece, pos)
+        assert found >= 0, f"missing after position {pos}: {piece!r}\n{proc.stdout}"
+        pos = found + len(piece)
+    size = int(re.search(r"written to .*: (\d+) bytes", proc.stdout).group(1))
+    assert size > 0 and out.stat().st_size == size
+    assert "ERROR" not in proc.stdout and proc.stderr == ""
