@@ -8,6 +8,9 @@ pre-built WebSocket frames with ``sendall``: after the handshake it sends ``sess
 frame, then sends N server events taken from the recorded GA traces (audio deltas restored to 100 ms of audio,
 6,400 base64 characters, as the live service sends), cycling through the mix.
 
+The default session carries the feature observers (tool dispatcher, conversation mirror, usage tracker); a fourth
+run without them shows what they cost per update.
+
 Usage: python benchmarks/receive.py [--messages 30000] [--repeat 3]
 Targets: realtime_sync >= 0.6x the raw loop, >= 3x openai-python.
 """
@@ -76,7 +79,8 @@ def flood_server(sock: socket.socket, blob: bytes, connections: int) -> None:
         req = b""
         while b"\r\n\r\n" not in req:
             req += conn.recv(4096)
-        key = [ln.split(b":", 1)[1].strip() for ln in req.split(b"\r\n") if ln.lower().startswith(b"sec-websocket-key")][0]
+        key = [ln.split(b":", 1)[1].strip() for ln in req.split(b"\r\n")
+               if ln.lower().startswith(b"sec-websocket-key")][0]
         accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
@@ -106,10 +110,13 @@ def run_raw(url: str, n: int) -> float:
     return dt
 
 
-def run_realtime_sync(url_base: str, n: int) -> float:
+def run_realtime_sync(url_base: str, n: int, bare: bool = False) -> float:
     from realtime_sync import RealtimeClient
     client = RealtimeClient("sk-bench", endpoint=url_base, ping_interval=None)
     session = client.start_session()
+    if bare:  # without the feature observers every session carries (tools, conversation mirror, usage)
+        for observer in list(getattr(session, "_observers", ())):
+            session.remove_observer(observer)
     it = session.receive_updates()
     next(it)  # session.created
     session.start_response()
@@ -144,9 +151,12 @@ def main() -> None:
     events = [mix[i % len(mix)] for i in range(args.messages)]
     blob = b"".join(frame(e.encode()) for e in events)
     mb = len(blob) / 1e6
-    runners: List[Tuple[str, Callable[[str, int], float]]] = [("raw websocket-client + json.loads", run_raw),
-                                                              ("realtime_sync receive_updates()", run_realtime_sync),
-                                                              ("openai-python realtime (sync)", run_openai)]
+    runners: List[Tuple[str, Callable[[str, int], float]]] = [
+        ("raw websocket-client + json.loads", run_raw),
+        ("realtime_sync receive_updates()", run_realtime_sync),
+        ("openai-python realtime (sync)", run_openai),
+        ("  (realtime_sync, no feature observers)", lambda url, n: run_realtime_sync(url, n, bare=True)),
+    ]
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(8)
@@ -168,9 +178,11 @@ def main() -> None:
     for name, _fn in runners:
         rates[name] = args.messages / best[name]
         print(f"  {name:38s} {rates[name]:10,.0f} msg/s  {mb / best[name]:7.1f} MB/s")
-    raw, ours, oai = (rates[r[0]] for r in runners)
+    raw, ours, oai, bare = (rates[r[0]] for r in runners)
     print(f"realtime_sync / raw loop      = {ours / raw:.2f}x  (target >= 0.6x)")
     print(f"realtime_sync / openai-python = {ours / oai:.2f}x  (target >= 3x)")
+    print(f"(without the feature observers: {bare / raw:.2f}x the raw loop; the difference is their per-update "
+          f"cost on the reader thread)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
 from .protocol import Dialect, SessionOptions
+from .protocol.transcription import TranscriptionOptions
 from .session import RealtimeSession
+from .transcription import configure_transcription
 from .transport import Transport
 
 __all__ = ["RealtimeClient"]
@@ -111,14 +113,23 @@ class RealtimeClient:
                 hooks.remove(fn)
 
     # -- sessions -------------------------------------------------------------------------------------------------
-    def start_session(self, options: Optional[SessionOptions] = None, timeout: Optional[float] = None, *,
-                      queue_updates: bool = True) -> RealtimeSession:
+    def start_session(self, options: Optional[Union[SessionOptions, TranscriptionOptions]] = None,
+                      timeout: Optional[float] = None, *, queue_updates: bool = True,
+                      intent: Optional[str] = None) -> RealtimeSession:
         """Connect, wait for ``session.created`` and (with ``options``) for ``session.updated``; return the
         session. ``queue_updates=False`` for apps that only use observers, hooks and ``wait_for`` (updates are
-        then not kept for ``receive_updates()``). Raises AuthenticationError, RequestRefusedError, ConnectionClosedError, RealtimeTimeoutError,
-        RealtimeConnectionError or ServerError (options refused)."""
+        then not kept for ``receive_updates()``). Raises AuthenticationError, RequestRefusedError,
+        ConnectionClosedError, RealtimeTimeoutError,
+        RealtimeConnectionError or ServerError (options refused).
+
+        ``intent="transcription"`` opens a transcription-only session (``?intent=transcription``, see
+        :meth:`Endpoint.with_intent`): the server transcribes committed input audio and never responds.
+        :class:`~realtime_sync.protocol.transcription.TranscriptionOptions` as ``options`` imply that intent and
+        are applied with :func:`~realtime_sync.transcription.configure_transcription`."""
         bound = self.connect_timeout if timeout is None else timeout
-        ep = self._endpoint
+        if intent is None and isinstance(options, TranscriptionOptions):
+            intent = "transcription"
+        ep = self._endpoint.with_intent(intent)
         headers = ep.headers()
         transport = Transport.connect(ep.url, headers, timeout=bound, read_timeout=self.dead_peer_timeout,
                                       options=self.websocket_options)
@@ -130,12 +141,14 @@ class RealtimeClient:
                                   name=f"realtime-{self._sessions}")
         try:
             session._start(bound)
-            if options is not None:
+            if isinstance(options, TranscriptionOptions):
+                configure_transcription(session, options, timeout=bound)
+            elif options is not None:
                 session.configure_session(options, wait=True, timeout=bound)
         except BaseException:
             session.close()
             raise
-        log.info("session started (%s, protocol %s)", ep.kind, ep.dialect.value)
+        log.info("session started (%s, protocol %s, intent %s)", ep.kind, ep.dialect.value, intent)
         return session
 
     def __repr__(self) -> str:

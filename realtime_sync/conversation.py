@@ -20,13 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from .protocol.kinds import UpdateKind
 from .protocol.models import ConversationItem
-from .protocol.updates import (InputTranscriptionCompletedUpdate, InputTranscriptionDeltaUpdate,
-                               InputTranscriptionFailedUpdate, ItemAddedUpdate, ItemCreatedUpdate, ItemDeletedUpdate,
-                               ItemDoneUpdate, ItemRetrievedUpdate, ItemTruncatedUpdate, OutputAudioDeltaUpdate,
-                               OutputAudioTranscriptDeltaUpdate, OutputAudioTranscriptDoneUpdate,
-                               OutputItemAddedUpdate, OutputItemDoneUpdate, OutputTextDeltaUpdate,
-                               OutputTextDoneUpdate)
 
 __all__ = ["MirrorItem", "ConversationMirror"]
 
@@ -84,6 +79,12 @@ def _parts_text(item: ConversationItem) -> Dict[str, Any]:
             "has_audio": has_audio, "audio_b64": audio}
 
 
+def _b64_decoded_len(text: str) -> int:
+    """The number of bytes a base64 string decodes to (without decoding it)."""
+    n = len(text)
+    return n * 3 // 4 - (2 if text.endswith("==") else 1 if text.endswith("=") else 0)
+
+
 class ConversationMirror:
     """The conversation as a thread-safe, bounded, ordered list of :class:`MirrorItem` (a session observer).
 
@@ -108,68 +109,103 @@ class ConversationMirror:
         self.dropped_items = 0  #: items dropped to stay within ``max_items``
 
     # -- observer -----------------------------------------------------------------------------------------------
-    def handle_update(self, update: Any) -> None:  # noqa: C901 - one dispatch table
+    def handle_update(self, update: Any) -> None:
+        handler = self._HANDLERS.get(update.kind)
+        if handler is None:  # most updates (rate limits, session, speech events...) touch nothing here
+            return
         with self._lock:
-            if isinstance(update, (ItemAddedUpdate, ItemCreatedUpdate)):
-                self._upsert(update.item, update.previous_item_id, authoritative_link=True)
-            elif isinstance(update, ItemDoneUpdate):
-                self._upsert(update.item, update.previous_item_id, authoritative_link=False)
-            elif isinstance(update, ItemRetrievedUpdate):
-                known = self._items.get(update.item.id) if update.item is not None and update.item.id else None
-                if known is not None:  # never re-adds an item dropped for the bounds
-                    self._apply_fields(known, update.item)
-            elif isinstance(update, (OutputItemAddedUpdate, OutputItemDoneUpdate)):
-                item = update.item
-                known = self._items.get(item.id) if item is not None and item.id else None
-                if known is not None:  # never creates: out-of-band responses are not in the conversation
-                    known.response_id = update.response_id or known.response_id
-                    self._apply_fields(known, item)
-            elif isinstance(update, OutputTextDeltaUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None:
-                    known.text += update.delta or ""
-                    known.response_id = known.response_id or update.response_id
-            elif isinstance(update, OutputTextDoneUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None and update.text is not None:
-                    known.text = update.text
-            elif isinstance(update, OutputAudioTranscriptDeltaUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None:
-                    known.transcript = (known.transcript or "") + (update.delta or "")
-                    known.response_id = known.response_id or update.response_id
-            elif isinstance(update, OutputAudioTranscriptDoneUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None and update.transcript is not None:
-                    known.transcript = update.transcript
-            elif isinstance(update, OutputAudioDeltaUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None:
-                    self._add_audio(known, update.audio)
-            elif isinstance(update, InputTranscriptionDeltaUpdate):
-                target = self._transcription_target(update.item_id)
-                if target is not None and target.transcription_status != "completed":
-                    target.transcript = (target.transcript or "") + (update.delta or "")
-                    target.transcription_status = "in_progress"
-            elif isinstance(update, InputTranscriptionCompletedUpdate):
-                target = self._transcription_target(update.item_id)
-                if target is not None:
-                    target.transcript = update.transcript or ""
-                    target.transcription_status = "completed"
-            elif isinstance(update, InputTranscriptionFailedUpdate):
-                target = self._transcription_target(update.item_id)
-                if target is not None:
-                    target.transcription_status = "failed"
-                    target.transcription_error = update.error.message if update.error else None
-            elif isinstance(update, ItemTruncatedUpdate):
-                known = self._items.get(update.item_id or "")
-                if known is not None:
-                    self._truncate(known, update.audio_end_ms)
-            elif isinstance(update, ItemDeletedUpdate):
-                self._remove(update.item_id or "")
-            else:
-                return
+            handler(self, update)
             self._changed.notify_all()
+
+    def _on_item_added(self, update: Any) -> None:
+        self._upsert(update.item, update.previous_item_id, authoritative_link=True)
+
+    def _on_item_done(self, update: Any) -> None:
+        self._upsert(update.item, update.previous_item_id, authoritative_link=False)
+
+    def _on_item_retrieved(self, update: Any) -> None:
+        known = self._items.get(update.item.id) if update.item is not None and update.item.id else None
+        if known is not None:  # never re-adds an item dropped for the bounds
+            self._apply_fields(known, update.item)
+
+    def _on_output_item(self, update: Any) -> None:
+        item = update.item
+        known = self._items.get(item.id) if item is not None and item.id else None
+        if known is not None:  # never creates: out-of-band responses are not in the conversation
+            known.response_id = update.response_id or known.response_id
+            self._apply_fields(known, item)
+
+    def _on_text_delta(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is not None:
+            known.text += update.delta or ""
+            known.response_id = known.response_id or update.response_id
+
+    def _on_text_done(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is not None and update.text is not None:
+            known.text = update.text
+
+    def _on_transcript_delta(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is not None:
+            known.transcript = (known.transcript or "") + (update.delta or "")
+            known.response_id = known.response_id or update.response_id
+
+    def _on_transcript_done(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is not None and update.transcript is not None:
+            known.transcript = update.transcript
+
+    def _on_audio_delta(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is None:
+            return
+        if self.keep_audio:
+            self._add_audio(known, update.audio)
+        else:  # count without decoding: the base64 length gives the byte count
+            known.has_audio = True
+            known.audio_bytes_received += _b64_decoded_len(update.delta or "")
+
+    def _on_transcription_delta(self, update: Any) -> None:
+        target = self._transcription_target(update.item_id)
+        if target is not None and target.transcription_status != "completed":
+            target.transcript = (target.transcript or "") + (update.delta or "")
+            target.transcription_status = "in_progress"
+
+    def _on_transcription_completed(self, update: Any) -> None:
+        target = self._transcription_target(update.item_id)
+        if target is not None:
+            target.transcript = update.transcript or ""
+            target.transcription_status = "completed"
+
+    def _on_transcription_failed(self, update: Any) -> None:
+        target = self._transcription_target(update.item_id)
+        if target is not None:
+            target.transcription_status = "failed"
+            target.transcription_error = update.error.message if update.error else None
+
+    def _on_truncated(self, update: Any) -> None:
+        known = self._items.get(update.item_id or "")
+        if known is not None:
+            self._truncate(known, update.audio_end_ms)
+
+    def _on_deleted(self, update: Any) -> None:
+        self._remove(update.item_id or "")
+
+    _HANDLERS = {
+        UpdateKind.ITEM_ADDED: _on_item_added, UpdateKind.ITEM_CREATED: _on_item_added,
+        UpdateKind.ITEM_DONE: _on_item_done, UpdateKind.ITEM_RETRIEVED: _on_item_retrieved,
+        UpdateKind.OUTPUT_ITEM_ADDED: _on_output_item, UpdateKind.OUTPUT_ITEM_DONE: _on_output_item,
+        UpdateKind.OUTPUT_TEXT_DELTA: _on_text_delta, UpdateKind.OUTPUT_TEXT_DONE: _on_text_done,
+        UpdateKind.OUTPUT_AUDIO_TRANSCRIPT_DELTA: _on_transcript_delta,
+        UpdateKind.OUTPUT_AUDIO_TRANSCRIPT_DONE: _on_transcript_done,
+        UpdateKind.OUTPUT_AUDIO_DELTA: _on_audio_delta,
+        UpdateKind.INPUT_TRANSCRIPTION_DELTA: _on_transcription_delta,
+        UpdateKind.INPUT_TRANSCRIPTION_COMPLETED: _on_transcription_completed,
+        UpdateKind.INPUT_TRANSCRIPTION_FAILED: _on_transcription_failed,
+        UpdateKind.ITEM_TRUNCATED: _on_truncated, UpdateKind.ITEM_DELETED: _on_deleted,
+    }
 
     # -- internals (lock held) ----------------------------------------------------------------------------------
     def _apply_fields(self, target: MirrorItem, item: ConversationItem) -> None:

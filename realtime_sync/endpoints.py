@@ -4,10 +4,11 @@ An :class:`Endpoint` is built once per client and asked for fresh headers at eve
 (Entra ``TokenCredential``) or a key provider callable (ephemeral keys) is consulted each time. Nothing here
 ever puts a key in a log line, a repr or an exception text.
 """
+import copy
 import logging
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import AuthenticationError, RealtimeError
 from .protocol import Dialect
@@ -99,8 +100,23 @@ class Endpoint:
     def auth_style(self) -> str:
         return self._auth_style
 
+    def with_intent(self, intent: Optional[str]) -> "Endpoint":
+        """A copy of this endpoint whose URL carries ``intent=<intent>`` (``"transcription"``: a transcription-only
+        session). OpenAI URLs drop ``model`` (the transcription model is set in the session); Azure URLs keep
+        their deployment (PROTOCOL.md section 2). ``None`` returns this endpoint itself."""
+        if intent is None:
+            return self
+        parts = urlsplit(self.url)
+        drop = ("intent",) if self.kind == "azure" else ("intent", "model")
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+        query.append(("intent", intent))
+        out = copy.copy(self)
+        out.url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+        return out
+
     def __repr__(self) -> str:
-        return f"Endpoint({self.kind}, {redact_url(self.url)!r}, protocol={self.dialect.value}, auth={self._auth_style})"
+        return (f"Endpoint({self.kind}, {redact_url(self.url)!r}, protocol={self.dialect.value}, "
+                f"auth={self._auth_style})")
 
 
 def openai_endpoint(api_key: Optional[ApiKey] = None, *, model: str = DEFAULT_MODEL, endpoint: Optional[str] = None,

@@ -126,6 +126,7 @@ class AudioPlayer:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._current: Optional[Tuple[str, int]] = None  # the audio item whose clock the sink holds
+        self._current_response: Optional[str] = None  # the response that item belongs to
         self._active: List[str] = []  # ids of the responses in progress, oldest first
         self._cancel_sent_for: Optional[str] = None
         self._user_speaking = False
@@ -215,8 +216,9 @@ class AudioPlayer:
             return USER_SPEAKING
         if self.is_playing:
             return ASSISTANT_SPEAKING
-        if self._response_active:
-            return THINKING
+        active = self._active
+        if active:  # audio of the active response has started: a gap (underrun) is still "speaking"
+            return ASSISTANT_SPEAKING if self._current_response in active else THINKING
         return LISTENING
 
     def wait_idle(self, timeout: float) -> bool:
@@ -291,12 +293,13 @@ class AudioPlayer:
             if self._pending:
                 self._deferred.append((iid, ci, rid, audio))
                 return
-            self._write(iid, ci, audio)
+            self._write(iid, ci, rid, audio)
 
-    def _write(self, iid: str, ci: int, audio: bytes) -> None:  # lock held
+    def _write(self, iid: str, ci: int, rid: Optional[str], audio: bytes) -> None:  # lock held
         if self._current != (iid, ci):
             self.sink.reset_clock()
             self._current = (iid, ci)
+            self._current_response = rid
             log.debug("playing a new audio item (content %d)", ci)
         if audio:
             self.sink.write(audio)
@@ -344,7 +347,7 @@ class AudioPlayer:
         (first, so generation stops as early as possible; the truncate follows once the clock is final)."""
         with self._lock:
             item = self._current
-            self._current = None
+            self._current = self._current_response = None
             if item is not None:
                 self._dropped_items.append(item[0])
             rid = self._active[-1] if self._active else None
@@ -414,7 +417,7 @@ class AudioPlayer:
                 if iid in self._dropped_items or (rid is not None and rid in self._dropped_responses):
                     self.late_deltas_dropped += 1
                     continue
-                self._write(iid, ci, audio)
+                self._write(iid, ci, rid, audio)
             self._idle.notify_all()
 
     # ------------------------------------------------------------------------------------------------------ worker

@@ -1,12 +1,13 @@
 """Transcription-only sessions: configure them, collect transcripts per item, transcribe a file.
 
-A transcription session (GA ``session.type = "transcription"``, beta ``transcription_session.update``) never
-responds; the server turns committed input audio into ``conversation.item.input_audio_transcription.delta`` /
-``completed`` events, one item per committed segment (per VAD turn, or per manual commit)::
+A transcription session (opened with ``?intent=transcription``; configured with GA ``session.update`` and
+``session.type = "transcription"``, beta ``transcription_session.update``) never responds; the server turns
+committed input audio into ``conversation.item.input_audio_transcription.delta`` / ``completed`` events, one item
+per committed segment (per VAD turn, or per manual commit)::
 
-    client = transcription_client(RealtimeClient())      # GA: ?intent=transcription
-    with client.start_session() as session:
-        configure_transcription(session, TranscriptionOptions(model="gpt-4o-transcribe", language="en"))
+    client = RealtimeClient()
+    options = TranscriptionOptions(model="gpt-4o-transcribe", language="en")
+    with client.start_session(options) as session:        # implies intent="transcription"
         print(transcribe_file(session, "meeting.wav", timeout=120).text)
 """
 import copy
@@ -16,7 +17,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .audio_input import bytes_per_second
 from .errors import ConnectionClosedError, RealtimeTimeoutError, ServerError
@@ -29,33 +29,16 @@ from .protocol.updates import (ErrorUpdate, InputAudioCommittedUpdate, InputSpee
 from .usage import TranscriptionUsage
 
 __all__ = ["TranscriptionOptions", "TranscriptSegment", "TranscriptionResult", "Transcriber",
-           "configure_transcription", "transcribe_file", "transcription_endpoint", "transcription_client"]
+           "configure_transcription", "transcribe_file", "transcription_endpoint"]
 
 log = logging.getLogger("realtime_sync.transcription")
 
 
 def transcription_endpoint(endpoint: Any) -> Any:
-    """A copy of an :class:`~realtime_sync.endpoints.Endpoint` for transcription-only sessions: GA URLs get
-    ``intent=transcription`` (OpenAI drops ``model``: the transcription model is set in the session; Azure keeps
-    ``model=<deployment>``). Beta endpoints are returned unchanged."""
-    if Dialect.coerce(endpoint.dialect) is Dialect.BETA:
-        return endpoint
-    parts = urlsplit(endpoint.url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "intent"]
-    if getattr(endpoint, "kind", "openai") != "azure":
-        query = [(k, v) for k, v in query if k != "model"]
-    query.append(("intent", "transcription"))
-    out = copy.copy(endpoint)
-    out.url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-    return out
-
-
-def transcription_client(client: Any) -> Any:
-    """A copy of a :class:`~realtime_sync.client.RealtimeClient` whose sessions connect for transcription only
-    (see :func:`transcription_endpoint`); settings and hooks are shared with ``client``."""
-    out = copy.copy(client)
-    out._endpoint = transcription_endpoint(client.endpoint)
-    return out
+    """The endpoint of transcription-only sessions: ``endpoint.with_intent("transcription")`` (OpenAI URLs get
+    ``?intent=transcription`` without ``model``; Azure URLs keep their deployment). ``RealtimeClient.start_session(
+    intent="transcription")`` does this for you."""
+    return endpoint.with_intent("transcription")
 
 
 class _ConfigWaiter:
@@ -89,8 +72,8 @@ def configure_transcription(session: Any, options: TranscriptionOptions, timeout
     (``transcription_session.updated`` in beta); returns that update. Raises ServerError if refused.
 
     ``realtime_session=True`` configures a regular realtime session to transcribe instead (input transcription
-    on, VAD without responses: :meth:`TranscriptionOptions.to_session_options`), for servers without
-    transcription sessions (the local simulator)."""
+    on, VAD without responses: :meth:`TranscriptionOptions.to_session_options`), for servers or deployments
+    without transcription sessions; the session then still has a model that could answer a ``response.create``."""
     if realtime_session:
         return session.configure_session(options.to_session_options(), wait=True, timeout=timeout)
     dialect = Dialect.coerce(getattr(session, "dialect", Dialect.GA))

@@ -5,7 +5,8 @@ frames what we send. Reading is done here, over websocket-client's socket, for t
 ``recv()``/``recv_data_frame()`` answer pings and close frames by themselves from the *reading* thread (we want
 the writer thread to be the only one writing), and its frame reader makes three small ``recv`` calls per message
 (each one a GIL hand-off when another thread is busy), where this one reads 64 KiB at a time.
-:meth:`Transport.recv` returns control frames to the caller; the session's writer sends every pong, ping and close. Handshake failures map to the library's exceptions; key-bearing headers never reach a message.
+:meth:`Transport.recv` returns control frames to the caller; the session's writer sends every pong, ping and
+close. Handshake failures map to the library's exceptions; key-bearing headers never reach a message.
 """
 import logging
 import select

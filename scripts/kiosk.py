@@ -120,21 +120,23 @@ def run(args: argparse.Namespace) -> int:
     from realtime_sync.kiosk import FileMicrophone, KioskAudio
 
     stop = threading.Event()
-    signals = {"count": 0}
+    signals = {"count": 0, "running": False}
 
     def on_signal(signum: int, frame: Any) -> None:
         signals["count"] += 1
         stop.set()
         if signals["count"] > 1:  # a second Ctrl-C: stop waiting for a clean shutdown
             os._exit(130)
+        if not signals["running"]:  # still connecting / opening devices: abort that (bounded cleanup below)
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    client, server = make_client(args)
-    session = kiosk = None
+    session = kiosk = server = None
     code = 0
     try:
+        client, server = make_client(args)
         session = client.start_session(session_options(args), timeout=30)
         info = session.session_info
         mic = speaker = None
@@ -158,13 +160,17 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(update, ErrorUpdate):
                 say(f"server error: {update.code or update.error_type}: {update.message}")
 
-        why = kiosk.run(args.duration, on_update=on_update, stop_event=stop)
+        signals["running"] = True
+        why = "stopped" if stop.is_set() else kiosk.run(args.duration, on_update=on_update, stop_event=stop)
         if why == "closed":
             say("the session ended")
+    except KeyboardInterrupt:
+        say("interrupted while starting")
     except RealtimeError as exc:
         say(f"error: {type(exc).__name__}: {exc}")
         code = 1
     finally:
+        signals["running"] = True  # no KeyboardInterrupt during the cleanup
         stop.set()
         t0 = time.monotonic()
         if kiosk is not None:

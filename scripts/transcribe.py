@@ -3,8 +3,8 @@
 
 With ``OPENAI_API_KEY`` (or ``AZURE_OPENAI_ENDPOINT`` + ``AZURE_OPENAI_API_KEY``, or ``--entra``) it uses the
 service (GA: ``?intent=transcription``, ``session.type = "transcription"``; Azure preview: beta
-``transcription_session.update``); with none of them it starts the embedded simulator, which names the audio's
-length instead of recognising speech.
+``transcription_session.update``); with none of them it starts the embedded simulator (a transcription session
+too), which names the audio's length instead of recognising speech.
 
     python scripts/transcribe.py question.wav [--model gpt-4o-transcribe] [--language en] [--vad] [--segments]
 """
@@ -19,7 +19,7 @@ if os.path.isdir(os.path.join(HERE, "..", "realtime_sync")):
 
 from realtime_sync import RealtimeClient, RealtimeError, TurnDetection  # noqa: E402
 from realtime_sync.protocol.transcription import TranscriptionOptions  # noqa: E402
-from realtime_sync.transcription import transcribe_file, transcription_client  # noqa: E402
+from realtime_sync.transcription import transcribe_file  # noqa: E402
 
 
 def want_simulator(args: argparse.Namespace) -> bool:
@@ -29,12 +29,12 @@ def want_simulator(args: argparse.Namespace) -> bool:
 def make_client(args: argparse.Namespace, simulator: Any) -> RealtimeClient:
     if simulator is not None:
         print("No OPENAI_API_KEY or AZURE_OPENAI_* variables are set: using the local simulator.", file=sys.stderr)
-        return RealtimeClient(simulator.api_key, endpoint=simulator.base_url)
+        return RealtimeClient(simulator.api_key, endpoint=simulator.base_url, protocol=args.protocol)
     credential = None
     if args.entra:
         from azure.identity import DefaultAzureCredential
         credential = DefaultAzureCredential()
-    return transcription_client(RealtimeClient.from_env(credential=credential))
+    return RealtimeClient.from_env(credential=credential)
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -49,6 +49,8 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the transcript")
     parser.add_argument("--simulator", action="store_true", help="use the local simulator even with credentials")
     parser.add_argument("--entra", action="store_true", help="Azure: authenticate with DefaultAzureCredential")
+    parser.add_argument("--protocol", choices=("ga", "beta"), default="ga",
+                        help="protocol spoken with the simulator (the service's follows its variables)")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.path):
         print(f"error: no such file: {args.path}", file=sys.stderr)
@@ -61,10 +63,8 @@ def main(argv: Optional[list] = None) -> int:
         simulator = FakeRealtimeServer(pace=0).start()
     try:
         client = make_client(args, simulator)
-        with client.start_session() as session:
-            # the simulator has no transcription sessions: it transcribes in a realtime session instead
-            result = transcribe_file(session, args.path, timeout=args.timeout, options=options,
-                                     realtime_session=simulator is not None)
+        with client.start_session(intent="transcription") as session:
+            result = transcribe_file(session, args.path, timeout=args.timeout, options=options)
     except RealtimeError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

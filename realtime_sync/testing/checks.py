@@ -44,6 +44,11 @@ RANGES: Dict[str, Dict[str, List[Tuple[str, Optional[float], Optional[float], bo
             ("session.turn_detection.silence_duration_ms", 0, None, True),
             ("session.max_response_output_tokens", 1, 4096, True),
         ],
+        "transcription_session.update": [
+            ("session.turn_detection.threshold", 0.0, 1.0, False),
+            ("session.turn_detection.prefix_padding_ms", 0, None, True),
+            ("session.turn_detection.silence_duration_ms", 0, None, True),
+        ],
         "response.create": [("response.temperature", 0.6, 1.2, False),
                             ("response.max_response_output_tokens", 1, 4096, True)],
         "conversation.item.truncate": [("audio_end_ms", 0, None, True), ("content_index", 0, None, True)],
@@ -204,6 +209,23 @@ def _got(value: Any) -> str:
     return "null"
 
 
+def _narrow(err: Any) -> Any:
+    """For an ``anyOf`` failure of an object whose ``type`` picks one alternative (GA ``session``: realtime or
+    transcription), the error inside that alternative, so ``param`` names the failing field."""
+    from jsonschema.exceptions import best_match
+
+    while err.validator in ("anyOf", "oneOf") and err.context and isinstance(err.instance, dict):
+        groups: Dict[Any, List[Any]] = {}
+        for sub in err.context:
+            groups.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
+        matching = [errs for errs in groups.values()
+                    if not any(list(e.relative_path) == ["type"] and e.validator in ("enum", "const") for e in errs)]
+        if len(matching) != 1:
+            break
+        err = best_match(matching[0])
+    return err
+
+
 def _schema_error(event: Json, dialect: Dialect) -> Optional[EventError]:
     from jsonschema.exceptions import best_match
 
@@ -213,6 +235,7 @@ def _schema_error(event: Json, dialect: Dialect) -> Optional[EventError]:
     err = best_match(val.iter_errors(event))
     if err is None:
         return None
+    err = _narrow(err)
     path = list(err.absolute_path)
     param = format_path(path) or None
     if err.validator == "required":

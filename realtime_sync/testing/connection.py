@@ -23,6 +23,7 @@ from .conversation import Conversation
 from .faults import FaultRule
 from .responder import Responder, Transcriber
 from .session_state import SessionState
+from .transcription import session_event
 from .vad import InputAudioBuffer
 from .validate import current_scope, server_event_errors
 from .worker import Worker
@@ -54,6 +55,7 @@ class Route:
     model: str
     failure: Optional[Tuple[Optional[str], str, int, str]] = None  #: (code, message, close code, close reason)
     session_init: Optional[Json] = None  #: the session of the ephemeral key used, if any
+    intent: Optional[str] = None  #: ``transcription`` for ``?intent=transcription`` (a transcription session)
 
 
 def _duration_text(seconds: float) -> str:
@@ -129,13 +131,13 @@ class SimConnection:
             lifetime = self.server.faults.expire_seconds or self.config.session_seconds
             self.deadline = self.started_at + lifetime if lifetime else None
             self.session = SessionState(self.dialect, route.model, new_id("sess"), lifetime or 3600.0,
-                                        route.session_init)
+                                        route.session_init, kind=route.intent or "realtime")
             self.audio = InputAudioBuffer(self.session.input_format)
             self.worker = Worker(self.lock, self.emit_many, name=f"rt-sim-worker-{self.session.id[-6:]}")
             with self.lock:
                 for rule in self.server.faults.rules_for_new_connection():
                     self.watch_fault(rule)
-                self.emit(self.ev("session.created", session=self.session.to_wire()))
+                self.emit(session_event(self, "created"))
             while not self._closing:
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     self._expire()

@@ -2,23 +2,24 @@
 
 Every handler runs on the connection's reader thread with :attr:`SimConnection.lock` held. A handler raises
 :class:`~realtime_sync.testing.checks.EventError` to answer with an ``error`` event carrying the client event's
-``event_id``; the connection stays open (PROTOCOL.md section 12).
+``event_id``; the connection stays open (PROTOCOL.md section 12). Transcription sessions accept only the events of
+:func:`~realtime_sync.testing.transcription.transcription_client_events` and never respond.
 """
 import copy
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 from ..errors import ProtocolError
 from ..protocol import ContentPart, ConversationItem, Dialect, parse_command
-from ._util import bytes_per_ms, new_id, obfuscation, tokenize
+from ._util import bytes_per_ms, new_id
 from .checks import EventError, check_client_event, client_event_types
 from .conversation import StoredItem, item_wire
 from .response_run import ResponseRun, ResponseSpec
-from .responder import TranscriptionRequest
 from .session_state import SessionState
+from .transcription import session_event, transcribe_item, transcription_client_events, transcription_refusal
 from .vad import InputAudioBuffer, VadEvent
-from .worker import Pause, Stream
+from .worker import Stream
 
 __all__ = ["handle_message", "start_response"]
 
@@ -54,6 +55,9 @@ def handle_message(conn: Any, message: Union[str, bytes]) -> None:
             raise_error(conn, EventError("invalid_value", f"Invalid value: '{etype}'. Supported values are: "
                                          f"{listed}.", "type"), event_id)
             return
+        if conn.session.is_transcription and etype not in transcription_client_events(conn.dialect):
+            raise_error(conn, transcription_refusal(etype, conn.dialect), event_id)
+            return
         try:
             if etype != "input_audio_buffer.append":
                 err = check_client_event(event, conn.dialect)
@@ -75,22 +79,34 @@ def raise_error(conn: Any, err: EventError, event_id: Optional[str]) -> None:
 
 # -- session -------------------------------------------------------------------------------------------------------
 def _session_update(conn: Any, event: Json, command: Any) -> None:
-    session: SessionState = conn.session
     update = event["session"]
+    _apply_session(conn, update, conn.dialect is Dialect.GA and update.get("type") == "transcription")
+
+
+def _transcription_session_update(conn: Any, event: Json, command: Any) -> None:
+    _apply_session(conn, event["session"], True)
+
+
+def _apply_session(conn: Any, update: Json, transcription: bool) -> None:
+    """Apply a session update; ``transcription``: the update configures a transcription session (a realtime
+    session becomes one, keeping its conversation, when no response is running)."""
+    session: SessionState = conn.session
     err = session.check_update(update)
     if err is not None:
         raise err
+    if transcription and not session.is_transcription:
+        if conn.active_response is not None:
+            raise EventError("invalid_value", "Cannot change the session type while a response is in progress.",
+                             "session.type" if conn.dialect is Dialect.GA else "type")
+        logger.debug("realtime session becomes a transcription session")
+        session.become_transcription()
     old_format = session.input_format
     session.apply_update(update)
     if session.input_format != old_format:
         conn.audio = InputAudioBuffer.rebased(conn.audio, session.input_format)
     if session.turn_detection is None:
         conn.audio.reset_vad()
-    conn.emit(conn.ev("session.updated", session=session.to_wire()))
-
-
-def _unsupported(conn: Any, event: Json, command: Any) -> None:
-    raise EventError("invalid_value", "Transcription sessions are not supported by the simulator.", "type")
+    conn.emit(session_event(conn, "updated"))
 
 
 def _output_audio_clear(conn: Any, event: Json, command: Any) -> None:
@@ -125,7 +141,8 @@ def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
                           audio_end_ms=found.ms, item_id=item_id))
         audio = conn.audio.take(found.start_ms, found.ms)
     conn.speech_item_id = None
-    _commit_audio(conn, audio, item_id, respond=bool(vad.get("create_response", True)))
+    respond = bool(vad.get("create_response", True)) and not conn.session.is_transcription
+    _commit_audio(conn, audio, item_id, respond=respond)
 
 
 def _commit(conn: Any, event: Json, command: Any) -> None:
@@ -154,7 +171,7 @@ def _commit_audio(conn: Any, audio: bytes, item_id: str, respond: bool) -> None:
     prev = conn.conversation.add(stored)
     conn.emit(conn.ev("input_audio_buffer.committed", previous_item_id=prev, item_id=item_id))
     _announce_item(conn, stored, prev)
-    _transcribe(conn, stored)
+    transcribe_item(conn, stored)
     if respond:
         if conn.active_response is None:
             start_response(conn, response_spec(conn, {}, None))
@@ -169,58 +186,6 @@ def _announce_item(conn: Any, stored: StoredItem, prev: Optional[str]) -> None:
     else:
         conn.emit_many([conn.ev("conversation.item.added", previous_item_id=prev, item=wire),
                         conn.ev("conversation.item.done", previous_item_id=prev, item=copy.deepcopy(wire))])
-
-
-def _transcribe(conn: Any, stored: StoredItem) -> None:
-    settings = conn.session.transcription
-    parts = stored.item.content or []
-    if settings is None or not parts or parts[0].type != "input_audio":
-        return
-    model = settings.get("model") or "whisper-1"
-    request = TranscriptionRequest(bytes(stored.audio), stored.audio_format, stored.audio_ms, stored.item.id or "",
-                                   model)
-    try:
-        transcript: Optional[str] = str(conn.config.transcriber(request))
-        parts[0].transcript = transcript
-        failure = None
-    except Exception as exc:  # noqa: BLE001 - reported as the service reports a failed transcription
-        logger.error("transcriber failed: %s", type(exc).__name__)
-        logger.debug("transcriber traceback", exc_info=exc)
-        transcript, failure = None, exc
-    conn.worker.add(Stream(_transcription_steps(conn, stored, model, transcript, failure), "transcription"))
-
-
-def _transcription_steps(conn: Any, stored: StoredItem, model: str, transcript: Optional[str],
-                         failure: Optional[BaseException]) -> Any:
-    item_id, pace = stored.item.id, conn.config.pace
-    if pace:
-        yield Pause(0.1 * pace)
-    if transcript is None:
-        yield [conn.ev("conversation.item.input_audio_transcription.failed", item_id=item_id, content_index=0,
-                       error={"type": "transcription_error", "code": "transcription_failed",
-                              "message": f"Input transcription failed ({type(failure).__name__})."})]
-        return
-    deltas = [transcript] if model == "whisper-1" else tokenize(transcript)
-    batch: List[Json] = []
-    for delta in deltas:
-        ev = conn.ev("conversation.item.input_audio_transcription.delta", item_id=item_id, content_index=0,
-                     delta=delta)
-        if conn.dialect is Dialect.GA:
-            ev["obfuscation"] = obfuscation(delta)
-        batch.append(ev)
-        if pace:
-            yield batch
-            batch = []
-            yield Pause(0.03 * pace)
-    if "whisper" in model:
-        usage: Json = {"type": "duration", "seconds": max(1, round(stored.audio_ms / 1000))}
-    else:
-        audio_tokens, text_tokens = max(1, stored.audio_ms // 100), max(1, (len(transcript) + 3) // 4)
-        usage = {"type": "tokens", "total_tokens": audio_tokens + text_tokens, "input_tokens": audio_tokens,
-                 "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
-                 "output_tokens": text_tokens}
-    yield batch + [conn.ev("conversation.item.input_audio_transcription.completed", item_id=item_id,
-                           content_index=0, transcript=transcript, usage=usage)]
 
 
 # -- conversation --------------------------------------------------------------------------------------------------
@@ -245,7 +210,7 @@ def _item_create(conn: Any, event: Json, command: Any) -> None:
         stored.add_audio(audio, len(audio) / bytes_per_ms(fmt))
     prev = conn.conversation.add(stored, command.previous_item_id)
     _announce_item(conn, stored, prev)
-    _transcribe(conn, stored)
+    transcribe_item(conn, stored)
 
 
 def _item_delete(conn: Any, event: Json, command: Any) -> None:
@@ -330,7 +295,7 @@ def _response_cancel(conn: Any, event: Json, command: Any) -> None:
 
 _HANDLERS: Dict[str, Callable[[Any, Json, Any], None]] = {
     "session.update": _session_update,
-    "transcription_session.update": _unsupported,
+    "transcription_session.update": _transcription_session_update,
     "input_audio_buffer.append": _append,
     "input_audio_buffer.commit": _commit,
     "input_audio_buffer.clear": _clear,

@@ -118,13 +118,16 @@ Responder = Callable[[ResponderContext], Any]
 
 @dataclass
 class TranscriptionRequest:
-    """Committed user audio to transcribe: wire bytes of ``format`` (pcm16 24 kHz, or G.711 8 kHz)."""
+    """Committed user audio to transcribe: wire bytes of ``format`` (pcm16 24 kHz, or G.711 8 kHz), with the
+    session's transcription settings (``language`` and ``prompt`` are None when the session set none)."""
 
     audio: bytes
     format: str
     duration_ms: int
     item_id: str
     model: str
+    language: Optional[str] = None
+    prompt: Optional[str] = None
 
 
 Transcriber = Callable[[TranscriptionRequest], str]

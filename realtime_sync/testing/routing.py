@@ -2,7 +2,8 @@
 
 Failures follow PROTOCOL.md section 12: on OpenAI paths the upgrade succeeds and the session then gets an ``error``
 event and a close (3000 for auth, 4000 for the model or a refused beta); Azure paths answer HTTP 401/404 at the
-handshake.
+handshake. ``?intent=transcription`` (PROTOCOL.md section 2) opens a transcription session and needs no ``model``
+(Azure: no deployment); any other ``intent`` is refused with ``invalid_value`` and close 4000 (Azure: HTTP 400).
 """
 import fnmatch
 import logging
@@ -63,6 +64,16 @@ def _model_ok(model: str, patterns: Optional[Sequence[str]]) -> bool:
     return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
 
 
+def _intent_error(intent: Optional[str]) -> Optional[str]:
+    if intent is None or intent == "transcription":
+        return None
+    return f"Invalid value: '{intent}'. Supported values are: 'transcription'."
+
+
+def _is_transcription(intent: Optional[str], session_init: Optional[Dict[str, Any]]) -> bool:
+    return intent == "transcription" or (session_init or {}).get("type") == "transcription"
+
+
 def route_request(server: Any, target: str, headers: Any) -> Union[Route, HttpReply]:
     """Decide what to do with a WebSocket upgrade: a :class:`Route` (maybe carrying a post-upgrade failure) or an
     HTTP reply ``(status, json body)`` that refuses the handshake."""
@@ -84,7 +95,8 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     dialect = Dialect.BETA if beta else Dialect.GA
     key = extract_key(headers, {})
     model = query.get("model") or ""
-    route = Route(path=path, kind="openai", dialect=dialect, model=model)
+    intent = query.get("intent")
+    route = Route(path=path, kind="openai", dialect=dialect, model=model, intent=intent)
     if not key:
         route.failure = (None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error")
         return route
@@ -99,6 +111,12 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
         route.failure = ("beta_api_shape_disabled", "The Realtime Beta API is no longer supported. Please use "
                          "/v1/realtime for the GA API.", 4000, "invalid_request_error.beta_api_shape_disabled")
         return route
+    bad_intent = _intent_error(intent)
+    if bad_intent is not None:
+        route.failure = ("invalid_value", bad_intent, 4000, "invalid_request_error.invalid_value")
+        return route
+    if _is_transcription(intent, session_init):
+        return route  # the transcription model is set in the session, not in the URL
     if not model and session_init and isinstance(session_init.get("model"), str):
         route.model = model = session_init["model"]
     if not model:
@@ -124,8 +142,14 @@ def _azure_route(server: Any, path: str, query: Dict[str, str], headers: Any,
             return 404, _AZURE_404
     else:
         deployment = query.get("model") or ""
-    if not deployment or (server._azure_deployments is not None and deployment not in server._azure_deployments):
+    intent = query.get("intent")
+    bad_intent = _intent_error(intent)
+    if bad_intent is not None:
+        return 400, {"error": {"code": "invalid_value", "message": bad_intent}}
+    transcription = _is_transcription(intent, session_init)
+    if (not deployment and not transcription) or (deployment and server._azure_deployments is not None
+                                                  and deployment not in server._azure_deployments):
         return 404, _DEPLOYMENT_404
     dialect = Dialect.BETA if (preview or beta) else Dialect.GA
     return Route(path=path, kind="azure-preview" if preview else "azure", dialect=dialect, model=deployment,
-                 session_init=session_init)
+                 session_init=session_init, intent=intent)

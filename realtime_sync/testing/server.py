@@ -169,8 +169,11 @@ class FakeRealtimeServer:
     def ws_url(self) -> str:
         return f"ws://{self._host}:{self._port}/v1/realtime"
 
-    def url(self, model: str = "gpt-realtime") -> str:
-        """The full WebSocket URL of an OpenAI session for ``model``."""
+    def url(self, model: str = "gpt-realtime", intent: Optional[str] = None) -> str:
+        """The full WebSocket URL of an OpenAI session for ``model``; ``intent="transcription"`` gives the URL of
+        a transcription session (``?intent=transcription``, no model)."""
+        if intent is not None:
+            return f"{self.ws_url}?intent={intent}"
         return f"{self.ws_url}?model={model}"
 
     @property

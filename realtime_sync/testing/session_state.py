@@ -2,7 +2,8 @@
 
 The configuration is kept as the wire ``session`` object of the connection's dialect (what ``session.created`` /
 ``session.updated`` carry, defaults taken from recorded traffic); :class:`~realtime_sync.protocol.SessionOptions`
-reads it back dialect-neutrally.
+reads it back dialect-neutrally. A session is a realtime session or a transcription session (:attr:`SessionState.kind`,
+see :mod:`realtime_sync.testing.transcription`); a realtime session can become a transcription session.
 """
 import copy
 import time
@@ -10,6 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from ..protocol import Dialect, SessionOptions, audio_format_name
 from .checks import EventError, prune_nulls
+from .transcription import TRANSCRIPTION_VAD_DEFAULTS, default_transcription_wire
 from .validate import load_schema
 
 __all__ = ["SessionState", "DEFAULT_INSTRUCTIONS", "BETA_MODELS", "SEMANTIC_SILENCE_MS"]
@@ -37,10 +39,14 @@ _SERVER_VAD_DEFAULTS = {"threshold": 0.5, "prefix_padding_ms": 300, "silence_dur
 _SEMANTIC_DEFAULTS = {"eagerness": "auto", "create_response": True, "interrupt_response": True}
 
 
-def _turn_detection(value: Any) -> Any:
+def _turn_detection(value: Any, transcription: bool = False) -> Any:
     if not isinstance(value, dict):
         return value
-    base = _SEMANTIC_DEFAULTS if value.get("type") == "semantic_vad" else _SERVER_VAD_DEFAULTS
+    if transcription:  # no responses: create_response / interrupt_response are not reported
+        base: Json = {"eagerness": "auto"} if value.get("type") == "semantic_vad" else \
+            {k: v for k, v in TRANSCRIPTION_VAD_DEFAULTS.items() if k != "type"}
+    else:
+        base = _SEMANTIC_DEFAULTS if value.get("type") == "semantic_vad" else _SERVER_VAD_DEFAULTS
     out = {"type": value.get("type", "server_vad"), **base}
     out.update(value)
     return out
@@ -72,18 +78,41 @@ class SessionState:
     """One connection's session configuration."""
 
     def __init__(self, dialect: Dialect, model: str, session_id: str, lifetime_s: float = 3600.0,
-                 initial: Optional[Json] = None) -> None:
+                 initial: Optional[Json] = None, kind: str = "realtime") -> None:
         self.dialect = dialect
         self.created_at = time.time()
-        self.wire = _default_wire(dialect, model, session_id, int(self.created_at + lifetime_s))
+        #: ``realtime`` or ``transcription`` (also when ``initial`` is a GA ``{"type": "transcription"}`` session)
+        self.kind = "transcription" if kind == "transcription" or (initial or {}).get("type") == "transcription" \
+            else "realtime"
+        expires_at = int(self.created_at + lifetime_s)
+        self.wire = default_transcription_wire(dialect, session_id, expires_at) if self.is_transcription else \
+            _default_wire(dialect, model, session_id, expires_at)
         self.audio_emitted = False  #: the voice can no longer change once assistant audio was produced
         if initial:
             self._merge(initial)
         self._refresh()
 
+    @property
+    def is_transcription(self) -> bool:
+        return self.kind == "transcription"
+
+    def become_transcription(self) -> None:
+        """Turn a realtime session into a transcription session with the defaults (same id and expiry)."""
+        if self.is_transcription:
+            return
+        self.kind = "transcription"
+        self.wire = default_transcription_wire(self.dialect, self.id, int(self.wire["expires_at"]))
+        self._refresh()
+
     # -- updates --------------------------------------------------------------------------------------------------
     def check_update(self, session: Json) -> Optional[EventError]:
-        """Errors the schema cannot express (the whole update is discarded when one is found)."""
+        """Errors the schema cannot express (the whole update is discarded when one is found). A GA update with
+        ``type: "transcription"`` is accepted by a realtime session (the caller switches it first)."""
+        if self.is_transcription:
+            if self.dialect is Dialect.GA and session.get("type") not in (None, "transcription"):
+                return EventError("invalid_value", "Cannot change a transcription session into a "
+                                  f"{session.get('type')!r} session.", "session.type")
+            return None
         path = "session.voice" if self.dialect is Dialect.BETA else "session.audio.output.voice"
         new_voice = session.get("voice") if self.dialect is Dialect.BETA else \
             ((session.get("audio") or {}).get("output") or {}).get("voice")
@@ -91,7 +120,7 @@ class SessionState:
             return EventError("cannot_update_voice", "Cannot update a conversation's voice if assistant audio is "
                               "present.", path)
         if self.dialect is Dialect.GA:
-            if session.get("type") not in (None, "realtime"):
+            if session.get("type") not in (None, "realtime", "transcription"):
                 return EventError("invalid_value", "Cannot change a realtime session into a "
                                   f"{session.get('type')!r} session.", "session.type")
             mods = session.get("output_modalities")
@@ -110,26 +139,31 @@ class SessionState:
     def _merge(self, session: Json) -> None:
         session = copy.deepcopy(session)
         session.pop("model", None)
+        transcription = self.is_transcription
         if self.dialect is Dialect.BETA:
+            if transcription:
+                session.pop("client_secret", None)  # only meaningful when minting a key over REST
             if "turn_detection" in session:
-                session["turn_detection"] = _turn_detection(session["turn_detection"])
+                session["turn_detection"] = _turn_detection(session["turn_detection"], transcription)
             self.wire.update(session)
             return
         session.pop("type", None)
         audio = session.pop("audio", None)
         self.wire.update(session)
         if isinstance(audio, dict):
-            for side in ("input", "output"):
+            for side in ("input",) if transcription else ("input", "output"):
                 part = audio.get(side)
                 if isinstance(part, dict):
                     if "turn_detection" in part:
-                        part["turn_detection"] = _turn_detection(part["turn_detection"])
+                        part["turn_detection"] = _turn_detection(part["turn_detection"], transcription)
                     self.wire["audio"][side].update(part)
 
     def _refresh(self) -> None:
         self.options = SessionOptions.from_wire(self.wire, self.dialect)
         doc = load_schema(self.dialect)
-        schema = doc["server_events"]["session.updated"]["properties"]["session"]
+        event = "transcription_session.updated" if self.is_transcription and self.dialect is Dialect.BETA else \
+            "session.updated"
+        schema = doc["server_events"][event]["properties"]["session"]
         self._pruned = prune_nulls(self.wire, schema, doc["definitions"])
 
     def to_wire(self) -> Json:
@@ -143,7 +177,7 @@ class SessionState:
 
     @property
     def model(self) -> str:
-        return self.wire["model"]
+        return self.wire.get("model") or ""
 
     @property
     def instructions(self) -> str:
@@ -170,7 +204,8 @@ class SessionState:
     def output_format_wire(self) -> Any:
         if self.dialect is Dialect.BETA:
             return self.wire.get("output_audio_format") or "pcm16"
-        return copy.deepcopy(self.wire["audio"]["output"].get("format") or {"type": "audio/pcm", "rate": 24000})
+        output = self.wire["audio"].get("output") or {}
+        return copy.deepcopy(output.get("format") or {"type": "audio/pcm", "rate": 24000})
 
     @property
     def speed(self) -> float:

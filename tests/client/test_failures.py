@@ -272,3 +272,20 @@ def test_logs_carry_types_and_sizes_never_keys_or_payloads(caplog):
     assert "received response.done" in caplog.text and "sent conversation.item.create" in caplog.text
     assert KEY not in caplog.text
     assert "SECRET-PAYLOAD" not in caplog.text
+
+
+def test_close_is_bounded_when_the_peer_never_answers():
+    stop = threading.Event()
+
+    def script(conn):
+        conn.send_json(SESSION_CREATED)
+        stop.wait(10)  # reads nothing, never answers the close frame
+
+    with RawServer(script) as srv:
+        session = client_for(srv.base_url, close_timeout=0.3).start_session()
+        t0 = time.monotonic()
+        session.close()
+        assert time.monotonic() - t0 < 2.5
+        assert session.closed and session.error is None
+        assert [u.kind for u in session.receive_updates()] == [UpdateKind.SESSION_CREATED]  # then a clean end
+        stop.set()

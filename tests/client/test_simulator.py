@@ -54,9 +54,7 @@ def test_audio_turn_with_server_vad_and_tool_call(make_fake_server, protocol):
     srv = make_fake_server()
     options = SessionOptions(instructions="Talk like a pirate.", voice="alloy", tools=[WEATHER],
                              turn_detection=TurnDetection.server_vad(),
-                             # whisper-1 would make the simulator emit a beta transcription usage of type
-                             # "duration", which the strict beta schema rejects (reported)
-                             input_transcription=InputTranscription(model="gpt-4o-mini-transcribe"))
+                             input_transcription=InputTranscription(model="whisper-1"))
     with client(srv, protocol).start_session(options) as session:
         handle = session.send_audio(WEATHER_QUESTION_WAV)
         updates = until(session, UpdateKind.RESPONSE_DONE)

@@ -188,8 +188,7 @@ def test_transcribe_file_on_the_simulator(make_fake_server, tmp_path):
         w.setframerate(24000)
         w.writeframes(synthesize("one two three four"))
     server = make_fake_server(transcriber=scripted_transcripts("One two three four."))
-    with connect(server) as session:
-        result = transcribe_file(session, str(path), timeout=10, realtime_session=True,
-                                 options=TranscriptionOptions(turn_detection=TurnDetection.disabled()))
+    with connect(server, TranscriptionOptions(turn_detection=TurnDetection.disabled())) as session:
+        result = transcribe_file(session, str(path), timeout=10)
     assert result.text == "One two three four." and len(result.segments) == 1
-    assert received(server, "response.create") == []
+    assert received(server, "response.create") == [] and server.connections[0].session.is_transcription

@@ -106,8 +106,10 @@ def test_session_push_to_talk_and_transcription(make_fake_server):
         result = ptt.result(timeout=10)
         assert result.text == "Pushed."
         assert session.conversation.wait_for_transcript(result.user_item_id, timeout=5) == "hello kiosk"
-        text = session.transcribe(synthesize("a file"), timeout=10, realtime_session=True,
-                                  options=TranscriptionOptions(model="whisper-1",
-                                                               turn_detection=TurnDetection.disabled())).text
-        assert text == "a file"
-        assert session.usage.transcription.transcriptions == 2
+        assert session.usage.transcription.transcriptions == 1
+    # a transcription-only session (?intent=transcription) for a file
+    options = TranscriptionOptions(model="whisper-1", turn_detection=TurnDetection.disabled())
+    with start(server, options) as session:
+        assert session.transcribe(synthesize("a file"), timeout=10).text == "a file"
+        assert session.usage.transcription.transcriptions == 1 and session.usage.transcription.seconds >= 1
+    assert server.connections[1].session.is_transcription and not server.connections[0].session.is_transcription

@@ -27,4 +27,6 @@ def test_transcribes_the_shipped_wav_with_the_simulator(capsys, monkeypatch):
     assert "simulator" in err
     assert script.main([WEATHER_QUESTION_WAV, "--simulator", "--vad", "--segments"]) == 0
     assert capsys.readouterr().out.count("\n") >= 1
+    assert script.main([WEATHER_QUESTION_WAV, "--simulator", "--protocol", "beta", "--model", "whisper-1"]) == 0
+    assert capsys.readouterr().out.startswith("(audio ")
     assert script.main(["/no/such/file.wav", "--simulator"]) == 2

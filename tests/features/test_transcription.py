@@ -60,12 +60,21 @@ def test_options_wire_shapes_for_both_dialects():
 
 
 def test_transcription_endpoint_urls():
-    ep = transcription_endpoint(openai_endpoint("sk-test", model="gpt-realtime"))
+    base = openai_endpoint("sk-test", model="gpt-realtime")
+    ep = transcription_endpoint(base)
     assert ep.url == "wss://api.openai.com/v1/realtime?intent=transcription"
+    assert base.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime"  # a copy: the original is unchanged
+    assert base.with_intent(None) is base and ep.with_intent("transcription").url == ep.url
     az = transcription_endpoint(azure_endpoint("https://res.openai.azure.com", "my-dep", api_key="k"))
     assert az.url == "wss://res.openai.azure.com/openai/v1/realtime?model=my-dep&intent=transcription"
-    beta = openai_endpoint("sk-test", protocol="beta")
-    assert transcription_endpoint(beta) is beta
+    assert az.headers() == {"api-key": "k"}
+    beta = transcription_endpoint(openai_endpoint("sk-test", protocol="beta"))
+    assert beta.url == "wss://api.openai.com/v1/realtime?intent=transcription"
+    assert beta.headers()["OpenAI-Beta"] == "realtime=v1" and beta.dialect is Dialect.BETA
+    preview = transcription_endpoint(azure_endpoint("https://res.openai.azure.com", "my-dep", api_key="k",
+                                                    api_version="2025-04-01-preview"))
+    assert preview.url == ("wss://res.openai.azure.com/openai/realtime?api-version=2025-04-01-preview"
+                           "&deployment=my-dep&intent=transcription")
     assert ep.headers()["Authorization"] == "Bearer sk-test"
 
 

@@ -1,0 +1,228 @@
+"""Fakes for the kiosk tests: a sink with a controllable clock and a session that records commands."""
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from realtime_sync.errors import RealtimeError
+from realtime_sync.protocol import parse_update
+from realtime_sync.protocol.models import SessionInfo
+
+RATE = 24000
+
+
+def ms_bytes(ms: float) -> bytes:
+    """``ms`` of non-silent PCM16 at 24 kHz."""
+    return b"\x10\x00" * int(RATE * ms / 1000)
+
+
+class FakeSink:
+    """A sink whose "device" plays only when told (:meth:`play`), with per-item clocks like the Speaker's."""
+
+    wire_format = "pcm16"
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.queue: List[List[int]] = []  # [item generation, frames]
+        self.gen = 0
+        self.item_played = 0
+        self.item_received = 0
+        self.resets = 0
+        self.flushes = 0
+        self.written = bytearray()
+        self.flush_gate: Optional[threading.Event] = None  # when set, flush(wait=True) blocks on it
+        self.flush_threads: List[str] = []
+        self.override: Optional[Dict[str, float]] = None
+
+    def write(self, data: bytes) -> int:
+        with self.lock:
+            frames = len(data) // 2
+            self.queue.append([self.gen, frames])
+            self.item_received += frames
+            self.written += data
+            return frames
+
+    def play(self, ms: float) -> None:
+        """The device plays ``ms`` of the queue."""
+        frames = int(RATE * ms / 1000)
+        with self.lock:
+            while frames and self.queue:
+                seg = self.queue[0]
+                take = min(frames, seg[1])
+                if seg[0] == self.gen:
+                    self.item_played += take
+                seg[1] -= take
+                frames -= take
+                if not seg[1]:
+                    self.queue.pop(0)
+
+    def flush(self, wait: bool = True, timeout: float = 1.0) -> float:
+        self.flush_threads.append(threading.current_thread().name)
+        if wait and self.flush_gate is not None:
+            self.flush_gate.wait(timeout)
+        with self.lock:
+            self.flushes += 1
+            frames = sum(seg[1] for seg in self.queue)
+            self.queue.clear()
+            return frames * 1000.0 / RATE
+
+    def reset_clock(self) -> None:
+        with self.lock:
+            self.gen += 1
+            self.resets += 1
+            self.item_played = self.item_received = 0
+
+    @property
+    def played_ms(self) -> float:
+        if self.override:
+            return self.override["played"]
+        return self.item_played * 1000.0 / RATE
+
+    @property
+    def received_ms(self) -> float:
+        if self.override:
+            return self.override["received"]
+        return self.item_received * 1000.0 / RATE
+
+    @property
+    def is_playing(self) -> bool:
+        with self.lock:
+            return bool(self.queue)
+
+    def drain(self, timeout: Optional[float] = None) -> bool:
+        return not self.is_playing
+
+
+class FakeSession:
+    """Observers plus the commands an AudioPlayer sends (``sent``: (type, args) tuples)."""
+
+    def __init__(self, turn_detection: Optional[dict] = None, output_format: str = "pcm16",
+                 closed: bool = False) -> None:
+        self.observers: List[Any] = []
+        self.sent: List[tuple] = []
+        self.closed = closed
+        self.session_info = SessionInfo(turn_detection=turn_detection, output_audio_format=output_format,
+                                        input_audio_format="pcm16")
+        self._n = 0
+
+    def add_observer(self, obs: Any) -> None:
+        self.observers.append(obs)
+
+    def remove_observer(self, obs: Any) -> None:
+        self.observers = [o for o in self.observers if o is not obs]
+
+    def _record(self, *entry: Any) -> str:
+        if self.closed:
+            raise RealtimeError("closed")
+        self._n += 1
+        self.sent.append(entry)
+        return f"evt_{self._n}"
+
+    def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> str:
+        return self._record("truncate", item_id, content_index, audio_end_ms)
+
+    def cancel_response(self, response_id: Optional[str] = None) -> str:
+        return self._record("cancel")
+
+    def feed(self, event: Dict[str, Any]) -> None:
+        update = parse_update(event)
+        for obs in list(self.observers):
+            obs.handle_update(update)
+
+    def types(self) -> List[str]:
+        return [e[0] for e in self.sent]
+
+
+def delta(item: str, audio: bytes, response: str = "resp_1", content_index: int = 0) -> Dict[str, Any]:
+    import base64
+
+    return {"type": "response.output_audio.delta", "event_id": "e", "response_id": response, "item_id": item,
+            "output_index": 0, "content_index": content_index, "delta": base64.b64encode(audio).decode()}
+
+
+def created(response: str = "resp_1") -> Dict[str, Any]:
+    return {"type": "response.created", "event_id": "e", "response": {"id": response, "status": "in_progress"}}
+
+
+def done(response: str = "resp_1", status: str = "completed") -> Dict[str, Any]:
+    return {"type": "response.done", "event_id": "e", "response": {"id": response, "status": status}}
+
+
+def speech_started(ms: int = 1000) -> Dict[str, Any]:
+    return {"type": "input_audio_buffer.speech_started", "event_id": "e", "audio_start_ms": ms, "item_id": "u1"}
+
+
+def speech_stopped(ms: int = 2000) -> Dict[str, Any]:
+    return {"type": "input_audio_buffer.speech_stopped", "event_id": "e", "audio_end_ms": ms, "item_id": "u1"}
+
+
+def wait_until(pred: Any, timeout: float = 10.0, interval: float = 0.005) -> bool:
+    """Poll ``pred``; the timeout only guards against hangs (not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return bool(pred())
+
+
+class EchoMic:
+    """A fake microphone next to an open speaker: 20 ms chunks at real-time pace, hearing the speaker's audio
+    (a loud 440 Hz tone) whenever it plays, silence otherwise. ``speech`` (wire PCM16) is "said" once
+    :meth:`say` is called. Consumer interface of :class:`~realtime_sync.audio.Microphone`."""
+
+    def __init__(self, speaker: Any, chunk_ms: int = 20) -> None:
+        import numpy as np
+
+        self.speaker = speaker
+        self.chunk_ms = chunk_ms
+        n = RATE * chunk_ms // 1000
+        self.nbytes = n * 2
+        t = np.arange(n) / RATE
+        self.echo = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+        self.gate: Any = None
+        self.chunks = self.muted_chunks = self.echo_chunks = 0
+        self.closed_event = threading.Event()
+        self._speech = b""
+        self._t0: Optional[float] = None
+
+    def say(self, pcm: bytes) -> None:
+        self._speech += pcm
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        due = self._t0 + self.chunks * self.chunk_ms / 1000.0
+        if self.closed_event.wait(max(0.0, due - time.monotonic())):
+            return b""
+        self.chunks += 1
+        if self._speech:
+            chunk, self._speech = self._speech[:self.nbytes], self._speech[self.nbytes:]
+            chunk += bytes(self.nbytes - len(chunk))
+        elif self.speaker.is_playing:
+            chunk = self.echo
+            self.echo_chunks += 1
+        else:
+            chunk = bytes(self.nbytes)
+        if self.gate is not None and self.gate():
+            self.muted_chunks += 1
+            return bytes(self.nbytes)
+        return chunk
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self.read()
+        if not chunk:
+            raise StopIteration
+        return chunk
+
+    def close(self, timeout: float = 0.0) -> None:
+        self.closed_event.set()
+
+
+def appended_audio(server: Any) -> bytes:
+    import base64
+
+    return b"".join(base64.b64decode(e["audio"]) for e in server.received
+                    if e["type"] == "input_audio_buffer.append")

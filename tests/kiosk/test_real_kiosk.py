@@ -1,0 +1,176 @@
+"""scripts/kiosk.py end to end through real PyAudio streams on a private PulseAudio daemon (no sound card).
+
+The "user" speaks into a null sink ``rs_voice`` whose monitor is the default source (what the kiosk's microphone
+records); the kiosk's speaker plays on the default sink ``rs_sink``, whose monitor ``parec`` records. The simulator
+(in the script, real-time pacing) hears the speech with its VAD, answers with synthesised speech, and the test
+checks that this very audio reached the sink, and what the script printed.
+"""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests.kiosk.helpers import wait_until
+
+pytest.importorskip("realtime_sync.testing")
+from realtime_sync.testing import synthesize  # noqa: E402
+
+pytestmark = pytest.mark.timeout(90)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "scripts", "kiosk.py")
+#: what the simulator's default responder says to audio it has no transcript for
+REPLY = "I heard you. How can I help you today?"
+
+
+class Proc:
+    """A subprocess whose stdout lines are collected by a thread."""
+
+    def __init__(self, args, env, stdin=None):
+        self.p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=stdin if stdin is not None else subprocess.DEVNULL)
+        self.lines = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    def saw(self, text):
+        return any(text in line for line in self.lines)
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        finally:
+            self.t.join(5)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(5)
+
+
+def script_env(pulse):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_"))}
+    env.update(pulse.env())
+    env["REALTIME_SYNC_QUIET_AUDIO"] = "1"
+    return env
+
+
+def kiosk(pulse, *args, **kwargs):
+    return Proc([sys.executable, SCRIPT, *args], script_env(pulse), **kwargs)
+
+
+class Recorder:
+    """``parec`` on a source (mono s16le 24 kHz) until stopped."""
+
+    def __init__(self, pulse, source):
+        self.p = subprocess.Popen(["parec", "-d", source, "--format=s16le", "--rate=24000", "--channels=1", "--raw",
+                                   "--latency-msec=20"], env=script_env(pulse), stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        self.chunks = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        while True:
+            data = self.p.stdout.read1(65536)
+            if not data:
+                return
+            self.chunks.append(data)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(5)
+        self.t.join(5)
+        return np.frombuffer(b"".join(self.chunks), dtype="<i2").astype(np.float64)
+
+
+def loud_region(x, threshold=1500.0):
+    idx = np.nonzero(np.abs(x) > threshold)[0]
+    return (0, 0) if len(idx) == 0 else (int(idx[0]), int(idx[-1]) + 1)
+
+
+def best_correlation(recorded, expected):
+    """Peak normalised cross-correlation of ``expected`` inside ``recorded`` (FFT)."""
+    n = len(recorded) + len(expected)
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(expected, size)), size)
+    lag = int(np.argmax(corr[:len(recorded)]))
+    seg = recorded[lag:lag + len(expected)]
+    denom = np.sqrt(np.sum(seg ** 2) * np.sum(expected[:len(seg)] ** 2)) or 1.0
+    return float(corr[lag] / denom), lag
+
+
+def test_list_devices(pulse):
+    proc = kiosk(pulse, "--list-devices", "--quiet-audio")
+    assert proc.wait(30) == 0, proc.lines
+    assert any("'pulse'" in line and "in_rates" in line for line in proc.lines), proc.lines
+
+
+def test_kiosk_loop_end_to_end_through_pulseaudio(pulse, pulse_source):
+    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
+    recorder = feeder = proc = None
+    try:
+        pulse_source("rs_voice.monitor")
+        recorder = Recorder(pulse, "rs_sink.monitor")
+        proc = kiosk(pulse, "--simulator", "--input-device", "pulse", "--output-device", "pulse",
+                     "--silence-ms", "500")
+        assert wait_until(lambda: proc.saw("speak any time"), 30), proc.lines
+        speech = bytes(9600) + synthesize("Hello kiosk, can you hear me") + bytes(48000)
+        feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
+                                   "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        feeder.stdin.write(speech)
+        feeder.stdin.close()
+        assert wait_until(lambda: proc.saw("state: assistant speaking"), 30), proc.lines
+        assert wait_until(lambda: proc.lines[-1:] == ["state: listening"], 30), proc.lines
+        time.sleep(0.3)  # the last samples reach the monitor
+        recorded = recorder.stop()
+        proc.p.send_signal(signal.SIGINT)  # Ctrl-C: clean exit
+        assert proc.wait(10) == 0, proc.lines
+    finally:
+        for p in (feeder,):
+            if p is not None and p.poll() is None:
+                p.kill()
+        if recorder is not None and recorder.p.poll() is None:
+            recorder.stop()
+        if proc is not None:
+            proc.kill()
+        pulse.pactl("unload-module", module)
+    states = [line.split(": ", 1)[1] for line in proc.lines if line.startswith("state: ")]
+    assert states[0] == "listening" and "user speaking" in states
+    i = states.index("user speaking")
+    assert "assistant speaking" in states[i:] and states[-1] == "listening"
+    assert proc.lines[-1] == "bye" and "using the local simulator" in proc.lines[0]
+    # the simulator's synthesised answer reached the null sink, whole and undistorted
+    expected = np.frombuffer(synthesize(REPLY), dtype="<i2").astype(np.float64)
+    start, end = loud_region(recorded)
+    exp_start, exp_end = loud_region(expected)
+    assert end > start, "nothing audible reached the sink"
+    assert abs((end - start) - (exp_end - exp_start)) < 0.15 * 24000, (end - start, exp_end - exp_start)
+    corr, lag = best_correlation(recorded, expected)
+    assert corr > 0.9, corr
+
+
+def test_duration_and_sigterm_exit_cleanly(pulse):
+    proc = kiosk(pulse, "--simulator", "--duration", "3", "--quiet-audio")
+    t0 = time.monotonic()
+    assert proc.wait(30) == 0, proc.lines
+    assert time.monotonic() - t0 >= 3 and proc.lines[-1] == "bye" and proc.saw("state: listening"), proc.lines
+    proc = kiosk(pulse, "--simulator", "--push-to-talk", "--echo", "full_duplex")
+    assert wait_until(lambda: proc.saw("press Enter to talk"), 30), proc.lines
+    proc.p.send_signal(signal.SIGTERM)  # systemd stop
+    assert proc.wait(10) == 0, proc.lines
+    assert proc.lines[-1] == "bye"
