@@ -165,22 +165,30 @@ class AudioJob:
 
     # -- feeder thread --------------------------------------------------------------------------------------------
     def _feed(self, iterable: Any) -> None:
+        """Read the source and queue appends of ``chunk_bytes``: small chunks (20 ms microphone frames) are joined,
+        large ones split, so the wire carries ~``chunk_ms`` appends whatever the source yields."""
         it = iter(iterable)
-        carry = b""
+        pending = bytearray()
+        size = self._chunk
         try:
             for chunk in it:
                 if self.cancelled:
                     break
                 if not isinstance(chunk, (bytes, bytearray, memoryview)):
                     raise AudioFormatError(f"audio iterables must yield bytes, got {type(chunk).__name__}")
-                data = carry + bytes(chunk) if carry else bytes(chunk)
-                cut = len(data) - len(data) % self._width
-                carry = data[cut:]
-                for pos in range(0, cut, self._chunk):
-                    if not self._put(data[pos:min(pos + self._chunk, cut)]):
+                pending += chunk
+                if len(pending) < size:
+                    continue
+                full = len(pending) - len(pending) % size
+                for pos in range(0, full, size):
+                    if not self._put(bytes(pending[pos:pos + size])):
                         return
-            if carry:
-                log.warning("dropped %d trailing byte(s): not a whole sample", len(carry))
+                del pending[:full]
+            whole = len(pending) - len(pending) % self._width
+            if whole and not self.cancelled and not self._put(bytes(pending[:whole])):
+                return
+            if len(pending) > whole:
+                log.warning("dropped %d trailing byte(s): not a whole sample", len(pending) - whole)
         except BaseException as exc:  # the source failed: the handle raises it
             self._source_error = exc if isinstance(exc, Exception) else RealtimeError("audio source stopped")
         finally:

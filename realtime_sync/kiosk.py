@@ -348,7 +348,8 @@ class KioskAudio:
 
 class FileMicrophone:
     """A stand-in microphone playing a file in real time: ``chunk_ms`` chunks of wire audio at the pace a device
-    would deliver them, then silence until :meth:`close` (``then_silence``), or the end (iteration stops).
+    would deliver them, then silence until :meth:`close` (``then_silence``, paced only), or the end (iteration
+    stops). ``realtime=False`` delivers the file as fast as it is read.
 
     ``source`` is a WAV path (any rate/channels, converted), a raw wire-format file, or bytes in wire format;
     ``lead_ms`` of silence come first. Same consumer interface as :class:`~realtime_sync.audio.Microphone`
@@ -411,7 +412,7 @@ class FileMicrophone:
             self._pos += len(chunk)
             if len(chunk) < self.chunk_bytes:
                 chunk += self._silence[len(chunk):]
-        elif self.then_silence:
+        elif self.then_silence and self.realtime:  # endless silence only makes sense paced
             chunk = self._silence
         else:
             return b""

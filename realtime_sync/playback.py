@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, List, Optional, Tuple
 
 from .errors import RealtimeError
 from .protocol.models import audio_format_name
@@ -113,6 +113,7 @@ class AudioPlayer:
     :param flush_timeout: bound of the wait for the sink's current block when flushing.
     :param on_interrupt: ``fn(InterruptResult)`` after every interrupt (on the interrupting or worker thread).
     :param attach: add the player to the session's observers now (else call :meth:`attach`).
+    :param remember: how many interrupted item and response ids (and own event ids) are kept to drop late audio.
     """
 
     def __init__(self, session: Any, sink: Any, *, barge_in: bool = True, flush_timeout: float = 1.0,
@@ -281,15 +282,15 @@ class AudioPlayer:
     def _on_delta(self, u: OutputAudioDeltaUpdate) -> None:
         iid = u.item_id or ""
         rid = u.response_id
-        if iid in self._dropped_items or (rid is not None and rid in self._dropped_responses):
-            self.late_deltas_dropped += 1
-            return
-        audio = u.audio
-        convert = self._convert_fn()
-        if convert is not None:
-            audio = convert(audio)
         ci = u.content_index or 0
-        with self._lock:
+        with self._lock:  # held briefly: interrupts only take it for bookkeeping, never while flushing
+            if iid in self._dropped_items or (rid is not None and rid in self._dropped_responses):
+                self.late_deltas_dropped += 1
+                return
+            audio = u.audio
+            convert = self._convert_fn()
+            if convert is not None:
+                audio = convert(audio)
             if self._pending:
                 self._deferred.append((iid, ci, rid, audio))
                 return

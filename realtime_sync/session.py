@@ -182,7 +182,9 @@ class RealtimeSession(SessionFeatures, SessionAudio):
 
         ``source``: raw PCM bytes, a path (``.wav``: checked, resampled if the audio extra is installed; other
         files are raw PCM16 24 kHz mono), a binary file object, or an iterable of byte chunks (a microphone).
-        ``chunk_ms`` sets the size of each append; ``realtime`` paces chunks at playback speed.
+        ``chunk_ms`` sets the size of each append (100 ms by default, as the service recommends): an iterable's
+        small chunks (20 ms microphone frames) are joined and large ones split; ``realtime`` paces chunks at
+        playback speed.
         """
         self._conn.check_open()
         fmt = self._info.input_audio_format if self._info is not None else None

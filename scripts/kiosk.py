@@ -61,8 +61,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+_SAY_LOCK = threading.Lock()
+
+
 def say(text: str) -> None:
-    print(text, flush=True)
+    """One whole line on stdout (the state monitor and the main thread both print)."""
+    with _SAY_LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def list_audio_devices(quiet: bool) -> int:

@@ -5,12 +5,30 @@ import threading
 import time
 from dataclasses import dataclass
 
+import pytest
 
 from realtime_sync import FunctionTool
 from realtime_sync.protocol import ResponseOptions
 from realtime_sync.tools import CONTINUATION_KEY, ToolDispatcher, ToolRegistry, encode_tool_result
 
 from .helpers import FakeSession, response_events, trace_events
+
+
+_DISPATCHERS = []
+
+
+@pytest.fixture(autouse=True)
+def _close_dispatchers():
+    """Close every dispatcher a test made, so no idle pool thread outlives it (other suites check for leaks)."""
+    yield
+    while _DISPATCHERS:
+        _DISPATCHERS.pop().close()
+
+
+def dispatcher_for(session, tools, **kwargs):
+    dispatcher = ToolDispatcher(session, tools, **kwargs).attach()
+    _DISPATCHERS.append(dispatcher)
+    return dispatcher
 
 
 def outputs(session):
@@ -20,8 +38,7 @@ def outputs(session):
 def make(tools, **kwargs):
     session = FakeSession()
     kwargs.setdefault("timeout", 5.0)
-    dispatcher = ToolDispatcher(session, tools, **kwargs).attach()
-    return session, dispatcher
+    return session, dispatcher_for(session, tools, **kwargs)
 
 
 def feed_all(session, events):
@@ -171,7 +188,7 @@ def test_manual_mode_sends_nothing():
         session = FakeSession()
         tools = dispatcher_args.pop("tools")
         registry = ToolRegistry([FunctionTool.from_callable(t, name="t") for t in tools])
-        dispatcher = ToolDispatcher(session, registry, **dispatcher_args).attach()
+        dispatcher = dispatcher_for(session, registry, **dispatcher_args)
         feed_all(session, response_events("r1", calls=[("i1", "c1", "t", "{}")]))
         time.sleep(0.05)
         assert session.sent == [] and not dispatcher.active
@@ -323,7 +340,7 @@ def test_registry_sync_with_session_tools_and_tools_declared_by_hand():
     from realtime_sync.protocol import SessionInfo
     session = FakeSession()
     session.session_info = SessionInfo(tools=[{"type": "function", "name": "external"}])
-    dispatcher = ToolDispatcher(session, [auto]).attach()
+    dispatcher = dispatcher_for(session, [auto])
     feed_all(session, response_events("r1", calls=[("i1", "c1", "external", "{}")]))
     assert dispatcher.wait_idle(2)
     time.sleep(0.05)

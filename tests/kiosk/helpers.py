@@ -1,4 +1,7 @@
-"""Fakes for the kiosk tests: a sink with a controllable clock and a session that records commands."""
+"""Helpers for the kiosk tests: a sink with a controllable clock, a session recording commands, fake microphones
+and a subprocess runner for scripts/kiosk.py."""
+import os
+import subprocess
 import threading
 import time
 from typing import Any, Dict, List, Optional
@@ -226,3 +229,38 @@ def appended_audio(server: Any) -> bytes:
 
     return b"".join(base64.b64decode(e["audio"]) for e in server.received
                     if e["type"] == "input_audio_buffer.append")
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "scripts", "kiosk.py")
+#: what the simulator's default responder says to audio it has no transcript for
+REPLY = "I heard you. How can I help you today?"
+
+
+class Proc:
+    """A subprocess whose stdout lines are collected by a thread."""
+
+    def __init__(self, args, env, stdin=None):
+        self.p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=stdin if stdin is not None else subprocess.DEVNULL)
+        self.lines = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    def saw(self, text):
+        return any(text in line for line in self.lines)
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        finally:
+            self.t.join(5)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(5)

@@ -10,7 +10,7 @@ from tests.kiosk.helpers import wait_until
 pytest.importorskip("realtime_sync.testing")
 pytest.importorskip("numpy")
 from realtime_sync.audio import Speaker  # noqa: E402
-from realtime_sync.testing import scripted, synthesize  # noqa: E402
+from realtime_sync.testing import Reply, scripted, synthesize  # noqa: E402
 from tests.audio.fakes import FakeOutputStream  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -94,12 +94,12 @@ def test_manual_interrupt_truncates_at_what_was_played_and_cancels(make_fake_ser
 
 
 def test_interrupt_before_the_first_audio_frame_cancels_without_truncate(make_fake_server):
-    server = make_fake_server(pace=1.0, responder=scripted(LONG))
+    server = make_fake_server(pace=1.0, responder=scripted(Reply(text=LONG, delay=2.0)))
     session, counter = start(server, TurnDetection.disabled())
     with session, paced_speaker() as speaker:
         session.play_audio(speaker)
         session.start_response()
-        session.wait_for(UpdateKind.RESPONSE_CREATED, timeout=5)  # the model "thinks" ~250 ms before speaking
+        session.wait_for(UpdateKind.RESPONSE_CREATED, timeout=5)  # the model "thinks" 2 s before speaking
         result = session.interrupt()
         assert result.cancelled and result.truncated_at_ms is None
         assert wait_until(lambda: "cancelled" in counter.done_status, 5)

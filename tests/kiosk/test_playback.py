@@ -39,7 +39,7 @@ def test_played_more_than_received_truncates_at_received_and_rounds_down():
     session.feed(delta("item_a", ms_bytes(100)))
     sink.override = {"played": 480.9, "received": 300.7}  # e.g. a sink whose item clock lags its input
     result = player.interrupt()
-    assert ("truncate", "item_a", 0, 300) in session.sent
+    assert ("truncate", "item_a", 0, 300) in session.sent and result.truncated_at_ms == 300
     sink.override = None
     session.feed(delta("item_b", ms_bytes(100), response="resp_2"))
     sink.override = {"played": 480.9, "received": 999.0}

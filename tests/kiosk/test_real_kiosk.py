@@ -15,47 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from tests.kiosk.helpers import wait_until
+from tests.kiosk.helpers import REPLY, Proc, SCRIPT, wait_until
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import synthesize  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "scripts", "kiosk.py")
-#: what the simulator's default responder says to audio it has no transcript for
-REPLY = "I heard you. How can I help you today?"
-
-
-class Proc:
-    """A subprocess whose stdout lines are collected by a thread."""
-
-    def __init__(self, args, env, stdin=None):
-        self.p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=stdin if stdin is not None else subprocess.DEVNULL)
-        self.lines = []
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-
-    def _read(self):
-        for raw in self.p.stdout:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-
-    def saw(self, text):
-        return any(text in line for line in self.lines)
-
-    def wait(self, timeout):
-        try:
-            return self.p.wait(timeout)
-        finally:
-            self.t.join(5)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(5)
-
 
 def script_env(pulse):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_"))}
@@ -174,3 +139,26 @@ def test_duration_and_sigterm_exit_cleanly(pulse):
     proc.p.send_signal(signal.SIGTERM)  # systemd stop
     assert proc.wait(10) == 0, proc.lines
     assert proc.lines[-1] == "bye"
+
+
+def test_start_conversation_audio_opens_and_closes_real_devices(pulse, make_fake_server):
+    from realtime_sync import RealtimeClient, SessionOptions, TurnDetection
+    from realtime_sync.testing import scripted
+
+    server = make_fake_server(pace=1.0, responder=scripted("Hello from the kiosk."))
+    options = SessionOptions(output_modalities=["audio"], turn_detection=TurnDetection.disabled())
+    with RealtimeClient(server.api_key, endpoint=server.base_url).start_session(options, timeout=10) as session:
+        kiosk = session.start_conversation_audio(input_device="pulse", output_device="pulse", quiet=True)
+        try:
+            assert session.player is kiosk.player and kiosk.mic.device_rate in (44100, 48000)  # native, resampled
+            session.start_response()
+            assert wait_until(lambda: kiosk.player.response_active or kiosk.speaker.total_played_frames, 10)
+            assert kiosk.player.wait_idle(15)
+            assert kiosk.speaker.total_played_frames >= len(synthesize("Hello from the kiosk.")) // 2 - 2400
+            assert kiosk._send_handle.bytes_sent > 0  # the microphone streams
+        finally:
+            kiosk.stop()  # bounded: each stream is closed by the thread that owns it
+    assert kiosk.mic.closed and kiosk.speaker.closed and session.player is None
+    threads = [t.name for t in threading.enumerate()]
+    assert not any(n.startswith(("realtime_sync-mic", "realtime_sync-speaker", "realtime_sync-kiosk"))
+                   for n in threads), threads
