@@ -21,10 +21,10 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Callable, Deque, Iterator, Optional, Union
+from typing import Any, Callable, Deque, Optional, Union
 
 from realtime_sync.audio import g711
-from realtime_sync.audio._util import RateLimitedLog
+from realtime_sync.audio._util import ChunkSource, RateLimitedLog
 from realtime_sync.audio.devices import DeviceInfo, pa_error_code
 from realtime_sync.audio.streams import DeviceStream, GivenStream, open_device_stream
 from realtime_sync.audio.errors import AudioDeviceError
@@ -45,7 +45,7 @@ def default_frames_per_buffer(rate: int) -> int:
     return n
 
 
-class Microphone:
+class Microphone(ChunkSource):
     """Capture from an input device as an iterator of wire-format chunks of ``chunk_ms`` each.
 
     :param device: None (default input device), an index, or a case-insensitive name substring.
@@ -236,15 +236,6 @@ class Microphone:
                 if remaining is not None and remaining <= 0:
                     return None
                 self._cond.wait(remaining)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        chunk = self.read()
-        if not chunk:
-            raise StopIteration
-        return chunk
 
     @property
     def queued_chunks(self) -> int:

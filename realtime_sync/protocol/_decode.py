@@ -6,7 +6,7 @@ A field declared with ``metadata={"decode": fn}`` gets ``fn(value)`` when the va
 ``raw`` receives the source dict itself.
 """
 import dataclasses
-from typing import Any, Callable, Dict, List, Optional, Type, TypeVar
+from typing import Any, Callable, Dict, List, Type, TypeVar
 
 T = TypeVar("T")
 
