@@ -186,10 +186,6 @@ class AudioPlayer:
         return bool(self._active)
 
     @property
-    def _response_active(self) -> bool:
-        return bool(self._active)
-
-    @property
     def active_response_id(self) -> Optional[str]:
         """The id of the (latest) response in progress, or None."""
         active = self._active
@@ -226,7 +222,7 @@ class AudioPlayer:
         """Block until no response is active and the sink has played everything; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._response_active or self._pending:
+            while self.response_active or self._pending:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -254,7 +250,7 @@ class AudioPlayer:
                 self._idle.notify_all()
         elif isinstance(u, InputSpeechStartedUpdate):
             self._user_speaking = True
-            if self.barge_in and (self._response_active or self.is_playing):
+            if self.barge_in and (self.response_active or self.is_playing):
                 server = server_cancels_on_speech(getattr(self.session, "session_info", None))
                 self._submit(self._begin(cancel=False if server else None, reason="speech_started",
                                          server_cancels=server))
@@ -443,5 +439,5 @@ class AudioPlayer:
                 log.exception("interrupt failed")
 
     def __repr__(self) -> str:
-        return (f"<AudioPlayer state={self.state} response_active={self._response_active} "
+        return (f"<AudioPlayer state={self.state} response_active={self.response_active} "
                 f"interrupts={self.interrupts}>")
