@@ -6,9 +6,11 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
+from realtime_sync.audio._util import ChunkSource
 from realtime_sync.errors import RealtimeError
 from realtime_sync.protocol import parse_update
 from realtime_sync.protocol.models import SessionInfo
+from tests.audio.fakes import wait_until  # noqa: F401 - re-exported for the kiosk tests
 
 RATE = 24000
 
@@ -158,17 +160,7 @@ def speech_stopped(ms: int = 2000) -> Dict[str, Any]:
     return {"type": "input_audio_buffer.speech_stopped", "event_id": "e", "audio_end_ms": ms, "item_id": "u1"}
 
 
-def wait_until(pred: Any, timeout: float = 10.0, interval: float = 0.005) -> bool:
-    """Poll ``pred``; the timeout only guards against hangs (not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(interval)
-    return bool(pred())
-
-
-class EchoMic:
+class EchoMic(ChunkSource):
     """A fake microphone next to an open speaker: 20 ms chunks at real-time pace, hearing the speaker's audio
     (a loud 440 Hz tone) whenever it plays, silence otherwise. ``speech`` (wire PCM16) is "said" once
     :meth:`say` is called. Consumer interface of :class:`~realtime_sync.audio.Microphone`."""
@@ -209,15 +201,6 @@ class EchoMic:
         if self.gate is not None and self.gate():
             self.muted_chunks += 1
             return bytes(self.nbytes)
-        return chunk
-
-    def __iter__(self) -> Any:
-        return self
-
-    def __next__(self) -> bytes:
-        chunk = self.read()
-        if not chunk:
-            raise StopIteration
         return chunk
 
     def close(self, timeout: float = 0.0) -> None:
