@@ -39,7 +39,23 @@ def wait_until(pred, timeout: float = 10.0, interval: float = 0.005) -> bool:
     return bool(pred())
 
 
-class FakeInputStream:
+class _FakeStream:
+    """What both fake streams record: which thread stopped and closed them (streams belong to one thread)."""
+
+    threads: Dict[str, str]
+    stopped: bool
+    closed: bool
+
+    def stop_stream(self) -> None:
+        self.threads["stop"] = threading.current_thread().name
+        self.stopped = True
+
+    def close(self) -> None:
+        self.threads["close"] = threading.current_thread().name
+        self.closed = True
+
+
+class FakeInputStream(_FakeStream):
     """Blocking input stream producing a sine; ``errors`` maps read-call numbers to exceptions to raise."""
 
     def __init__(self, rate: int, channels: int = 1, freq: float = 1000.0, total_seconds: Optional[float] = None,
@@ -78,16 +94,9 @@ class FakeInputStream:
         self.pos += n
         return data
 
-    def stop_stream(self) -> None:
-        self.threads["stop"] = threading.current_thread().name
-        self.stopped = True
-
-    def close(self) -> None:
-        self.threads["close"] = threading.current_thread().name
-        self.closed = True
 
 
-class FakeOutputStream:
+class FakeOutputStream(_FakeStream):
     """Blocking output stream recording what is written.
 
     With ``gated=True`` each ``write`` waits for a permit from :meth:`allow` (so tests decide how many blocks the
@@ -146,10 +155,3 @@ class FakeOutputStream:
     def start_stream(self) -> None:
         self.starts += 1
 
-    def stop_stream(self) -> None:
-        self.threads["stop"] = threading.current_thread().name
-        self.stopped = True
-
-    def close(self) -> None:
-        self.threads["close"] = threading.current_thread().name
-        self.closed = True
