@@ -14,13 +14,14 @@ from .protocol import *  # noqa: F401,F403 - updates, commands, options, items
 from .protocol import __all__ as _protocol_all
 from .protocol.tool_schema import ToolArgumentsError, ToolSchemaError
 from .protocol.transcription import TranscriptionOptions
-from .audio_input import AudioSendHandle
-from .endpoints import ConfigurationError, Endpoint
-from .session import RealtimeSession, SessionClosedError
+from ._connection.audio_jobs import AudioSendHandle
+from .endpoints import Endpoint
+from .errors import ConfigurationError, SessionClosedError
+from .session import RealtimeSession
 from .client import RealtimeClient
 from .conversation import ConversationMirror, MirrorItem
-from .tool_registry import ToolCall, ToolRegistry
-from .tools import ToolDispatcher
+from .tools.registry import ToolCall, ToolRegistry
+from .tools.dispatcher import ToolDispatcher
 from .turns import PushToTalk, TurnResult, ask, push_to_talk
 from .usage import Prices, UsageTotals, UsageTracker
 from .transcription import TranscriptionResult, Transcriber, transcribe_file

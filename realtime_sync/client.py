@@ -17,7 +17,7 @@ from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 from .session import RealtimeSession
 from .transcription import configure_transcription
-from .transport import Transport
+from ._connection.transport import Transport
 
 __all__ = ["RealtimeClient"]
 

@@ -10,7 +10,7 @@ import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import AuthenticationError, RealtimeError
+from .errors import AuthenticationError, ConfigurationError
 from .protocol import Dialect
 
 __all__ = ["Endpoint", "openai_endpoint", "azure_endpoint", "endpoint_from_env", "to_websocket_url",
@@ -23,10 +23,6 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 #: An API key, or a callable returning one (called at every connect: ephemeral keys, rotating secrets).
 ApiKey = Union[str, Callable[[], str]]
-
-
-class ConfigurationError(RealtimeError, ValueError):
-    """The client is missing something it needs to connect (a key, an endpoint, a deployment)."""
 
 
 def to_websocket_url(base: str, path: str, query: Mapping[str, str]) -> str:

@@ -1,9 +1,28 @@
-"""The exception hierarchy of realtime_sync.
+"""Every exception of realtime_sync, in one place.
 
 Every error the library raises derives from :class:`RealtimeError`. None of them ever carries an API key: texts are
-built from codes, messages and sizes only.
+built from codes, messages and sizes only. This module imports nothing from the rest of the package, so every layer
+(protocol, connection, features, audio, simulator) can use it::
+
+    RealtimeError
+    +-- ProtocolError (ValueError)           bad input from the user or the server
+    |   +-- MessageDecodeError               a server message that cannot be decoded
+    |   +-- ToolSchemaError (TypeError)      a function signature that has no JSON Schema
+    |   +-- ToolArgumentsError               the model's arguments do not fit the function
+    +-- ConfigurationError (ValueError)      a missing key, endpoint or deployment
+    +-- RealtimeConnectionError              the connection could not be opened or failed
+    |   +-- AuthenticationError              credentials refused (HTTP 401/403, close 3000)
+    |   +-- ConnectionClosedError            the connection closed while traffic was expected
+    |       +-- RequestRefusedError          close 4000 (unknown model, beta refused)
+    |       +-- ConnectionLostError          dropped without a close handshake
+    |       +-- SessionClosedError           closed by this process
+    +-- ServerError                          an ``error`` event answering a blocking call
+    +-- RealtimeTimeoutError (TimeoutError)  a blocking call ran out of time
+    +-- AudioFormatError (ValueError)        audio that cannot be streamed as it is
+    +-- AudioDeviceError                     a sound device that cannot be found, opened or used
+        +-- AudioBackendUnavailableError (ImportError)  PyAudio is not installed
 """
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 __all__ = [
     "RealtimeError",
@@ -17,7 +36,19 @@ __all__ = [
     "ServerError",
     "RealtimeTimeoutError",
     "AudioFormatError",
+    "ConfigurationError",
+    "SessionClosedError",
+    "ToolSchemaError",
+    "ToolArgumentsError",
+    "AudioDeviceError",
+    "AudioBackendUnavailableError",
+    "AUDIO_INSTALL_HINT",
 ]
+
+AUDIO_INSTALL_HINT = (
+    "PyAudio is not installed: run `pip install realtime_sync[audio]` "
+    "(on Debian/Raspberry Pi OS first `apt install portaudio19-dev`, or use the piwheels wheel)"
+)
 
 
 class RealtimeError(Exception):
@@ -37,6 +68,18 @@ class MessageDecodeError(ProtocolError):
         self.size = size
 
 
+class ToolSchemaError(ProtocolError, TypeError):
+    """A function's signature cannot be described as a JSON Schema (an unsupported annotation)."""
+
+
+class ToolArgumentsError(ProtocolError):
+    """The model's arguments do not fit the function (unknown or missing parameter, wrong type)."""
+
+
+class ConfigurationError(RealtimeError, ValueError):
+    """The client is missing something it needs to connect (a key, an endpoint, a deployment)."""
+
+
 class RealtimeConnectionError(RealtimeError):
     """The connection could not be opened or has failed."""
 
@@ -44,10 +87,13 @@ class RealtimeConnectionError(RealtimeError):
 class AuthenticationError(RealtimeConnectionError):
     """The service refused the credentials: HTTP 401/403 at the handshake, or an ``error`` event then close 3000."""
 
-    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[str] = None) -> None:
+    def __init__(self, message: str, *, status: Optional[int] = None, code: Optional[str] = None,
+                 close_code: Optional[int] = None, close_reason: str = "") -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
+        self.status = status  #: the HTTP status of a refused handshake
+        self.code = code  #: the service's error code (``invalid_api_key``...)
+        self.close_code = close_code  #: the close code (3000) when the server closed the connection
+        self.close_reason = close_reason
 
 
 class ConnectionClosedError(RealtimeConnectionError):
@@ -72,6 +118,13 @@ class ConnectionLostError(ConnectionClosedError):
     """The connection dropped without a close handshake (network failure, dead peer)."""
 
 
+class SessionClosedError(ConnectionClosedError):
+    """The session was closed by this process (``close()``): it cannot send any more."""
+
+    def __init__(self, message: str = "the session is closed") -> None:
+        super().__init__(1000, "closed by client", message)
+
+
 class ServerError(RealtimeError):
     """An ``error`` event from the server, raised by the blocking call it answers."""
 
@@ -86,10 +139,46 @@ class ServerError(RealtimeError):
         detail = ", ".join(f"{k}={v}" for k, v in (("code", code), ("param", param), ("event_id", event_id)) if v)
         super().__init__(f"{self.message} ({detail})" if detail else self.message)
 
+    @classmethod
+    def from_update(cls, update: Any, scrub: Any = None) -> "ServerError":
+        """The error an ``error`` event (:class:`~realtime_sync.protocol.updates.ErrorUpdate`) reports; ``scrub``
+        (``fn(text) -> text``) removes secrets from the message."""
+        message = update.message or ""
+        if scrub is not None:
+            message = scrub(message)
+        return cls(message or "server error", type=update.error_type, code=update.code, param=update.param,
+                   event_id=update.client_event_id, update=update)
+
 
 class RealtimeTimeoutError(RealtimeError, TimeoutError):
     """A blocking call did not complete within its timeout."""
 
 
+class TransportTimeout(RealtimeTimeoutError):
+    """Internal: no byte arrived within the read timeout (the reader turns this into a dead-peer error)."""
+
+
 class AudioFormatError(RealtimeError, ValueError):
     """Audio input that cannot be streamed as it is (wrong WAV rate, channels or sample width, odd byte count)."""
+
+
+class AudioDeviceError(RealtimeError):
+    """A sound device could not be found, opened or used.
+
+    ``devices`` names the devices that were available, ``supported_rates`` the sample rates the device accepts (when
+    known) and ``pa_error`` the PortAudio error code (-9996 invalid device, -9997 invalid sample rate, ...).
+    """
+
+    def __init__(self, message: str, *, devices: Optional[Sequence[str]] = None,
+                 supported_rates: Optional[Sequence[int]] = None, pa_error: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.devices = list(devices or [])
+        self.supported_rates = list(supported_rates or [])
+        self.pa_error = pa_error
+
+
+class AudioBackendUnavailableError(AudioDeviceError, ImportError):
+    """PyAudio (PortAudio) is not installed, so no sound device can be used (files still work)."""
+
+    def __init__(self, message: str = AUDIO_INSTALL_HINT) -> None:
+        super().__init__(message)

@@ -10,16 +10,17 @@ import logging
 import os
 from typing import Any, Dict, Iterator, Optional, Union
 
-from .audio_input import AudioSendHandle, make_audio_job
+from ._connection.audio_jobs import AudioSendHandle, make_audio_job
 from .errors import ProtocolError
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
                        SessionInfo, SessionOptions, SessionUpdateCommand, UpdateKind)
-from ._connection import Connection, SessionClosedError
+from ._connection.connection import Connection
+from .errors import SessionClosedError
 from ._session_features import SessionFeatures
 from ._session_audio import SessionAudio
-from ._updates import Match, UpdateQueue
+from ._connection.delivery import Match, UpdateQueue
 
 __all__ = ["RealtimeSession", "SessionClosedError"]
 

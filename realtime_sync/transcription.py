@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from .audio_input import bytes_per_second
+from ._connection.audio_jobs import bytes_per_second
 from .errors import ConnectionClosedError, RealtimeTimeoutError, ServerError
 from .protocol.commands import InputAudioCommitCommand
 from .protocol.kinds import Dialect

@@ -17,7 +17,7 @@ import time
 from typing import Any, List, Optional
 
 from ._turn import TURN_KEY, TurnCollector, TurnResult
-from .audio_input import bytes_per_second
+from ._connection.audio_jobs import bytes_per_second
 from .errors import ProtocolError, RealtimeTimeoutError
 from .protocol.commands import InputAudioClearCommand, InputAudioCommitCommand, ItemCreateCommand
 from .protocol.models import ConversationItem

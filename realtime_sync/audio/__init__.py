@@ -10,7 +10,7 @@ Wire formats: "pcm16" (24 kHz mono int16 LE), "g711_ulaw" / "g711_alaw" (8 kHz, 
 """
 from realtime_sync.audio.devices import DeviceInfo, find_device, list_devices, open_pyaudio, silence_alsa_errors
 from realtime_sync.audio.echo import FULL_DUPLEX, HALF_DUPLEX, RAISED_THRESHOLD, EchoGuard
-from realtime_sync.audio.errors import AudioBackendUnavailableError, AudioDeviceError
+from realtime_sync.errors import AudioBackendUnavailableError, AudioDeviceError
 from realtime_sync.audio.file_source import FileMicrophone
 from realtime_sync.audio.files import (NullSink, RawFileSink, WavFileSink, WavInfo, iter_raw_chunks,
                                        iter_wav_chunks, read_wav, wav_info)

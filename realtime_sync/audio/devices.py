@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
-from realtime_sync.audio.errors import AudioBackendUnavailableError, AudioDeviceError
+from realtime_sync.errors import AudioBackendUnavailableError, AudioDeviceError
 
 __all__ = [
     "DeviceInfo", "list_devices", "find_device", "open_pyaudio", "close_pyaudio", "import_pyaudio",

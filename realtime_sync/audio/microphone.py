@@ -27,7 +27,7 @@ from realtime_sync.audio import g711
 from realtime_sync.audio._util import ChunkSource, RateLimitedLog
 from realtime_sync.audio.devices import DeviceInfo, pa_error_code
 from realtime_sync.audio.streams import DeviceStream, GivenStream, open_device_stream
-from realtime_sync.audio.errors import AudioDeviceError
+from realtime_sync.errors import AudioDeviceError
 from realtime_sync.errors import RealtimeTimeoutError
 
 __all__ = ["Microphone", "default_frames_per_buffer"]

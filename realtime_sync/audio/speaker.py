@@ -28,7 +28,7 @@ from realtime_sync.audio import g711
 from realtime_sync.audio._util import ByteQueue, RateLimitedLog, is_arm
 from realtime_sync.audio.clock import PlayClock
 from realtime_sync.audio.devices import DeviceInfo
-from realtime_sync.audio.errors import AudioDeviceError
+from realtime_sync.errors import AudioDeviceError
 from realtime_sync.audio.resample import StreamResampler
 from realtime_sync.audio.streams import GivenStream, abort_stream, open_device_stream
 from realtime_sync.errors import RealtimeTimeoutError

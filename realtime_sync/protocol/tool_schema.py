@@ -19,7 +19,7 @@ import sys
 import typing
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..errors import ProtocolError
+from ..errors import ToolArgumentsError, ToolSchemaError
 
 __all__ = ["ToolSchemaError", "ToolArgumentsError", "describe_callable", "parameters_schema", "type_schema",
            "coerce_arguments", "parse_docstring"]
@@ -37,14 +37,6 @@ _SCALARS: Dict[Any, Json] = {str: {"type": "string"}, bool: {"type": "boolean"},
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set,
               collections.abc.Iterable, collections.abc.Collection, collections.abc.MutableSequence)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
-
-
-class ToolSchemaError(ProtocolError, TypeError):
-    """A function's signature cannot be described as a JSON Schema (an unsupported annotation)."""
-
-
-class ToolArgumentsError(ProtocolError):
-    """The model's arguments do not fit the function (unknown or missing parameter, wrong type)."""
 
 
 # -- docstrings -------------------------------------------------------------------------------------------------

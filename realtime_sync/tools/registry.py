@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
-from .protocol.options import FunctionTool
+from ..protocol.options import FunctionTool
 
 __all__ = ["ToolRegistry", "ToolCall", "encode_tool_result", "error_output", "DaemonPool", "PENDING", "RUNNING"]
 

@@ -17,9 +17,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import websocket
 from websocket import ABNF
 
-from .endpoints import redact_url
-from .errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, RealtimeConnectionError,
-                     RealtimeTimeoutError)
+from ..endpoints import redact_url
+from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, RealtimeConnectionError,
+                     RealtimeTimeoutError,
+                     TransportTimeout)
 
 __all__ = ["Transport", "TransportTimeout", "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG"]
 
@@ -41,10 +42,6 @@ try:
 except ImportError:  # pragma: no cover - Python without ssl
     class _SSLWantRead(Exception):  # type: ignore[no-redef]
         pass
-
-
-class TransportTimeout(RealtimeTimeoutError):
-    """No byte arrived within the read timeout (the reader turns this into a dead-peer error)."""
 
 
 def parse_close(data: bytes) -> Tuple[Optional[int], str]:

@@ -10,36 +10,29 @@ import threading
 from logging import DEBUG
 from typing import Any, Callable, List, Optional
 
-from .errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, MessageDecodeError,
-                     RequestRefusedError)
-from .protocol import parse_update
-from .protocol.updates import ErrorUpdate
+from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, MessageDecodeError,
+                     RealtimeConnectionError, RequestRefusedError, SessionClosedError)
+from ..protocol import parse_update
+from ..protocol.updates import ErrorUpdate
 from .transport import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Transport, TransportTimeout, parse_close
-from ._updates import UpdateQueue, WaiterSet, clone_error
-from ._writer import Writer
+from .delivery import UpdateQueue, WaiterSet, clone_error
+from .writer import Writer
 
-__all__ = ["Connection", "SessionClosedError", "close_error"]
+__all__ = ["Connection", "close_error"]
 
 log = logging.getLogger("realtime_sync.session")
 
 
-class SessionClosedError(ConnectionClosedError):
-    """The session was closed by this process (``close()``): it cannot send any more."""
-
-    def __init__(self, message: str = "the session is closed") -> None:
-        super().__init__(1000, "closed by client", message)
-
-
-def close_error(code: Optional[int], reason: str, last_error: Optional[ErrorUpdate]) -> ConnectionClosedError:
+def close_error(code: Optional[int], reason: str,
+                last_error: Optional[ErrorUpdate]) -> RealtimeConnectionError:
     """The exception for a close the server started (the error event just before it names the cause)."""
     err_code = last_error.code if last_error is not None else None
     if not err_code and reason and "." in reason:
         err_code = reason.rpartition(".")[2]
     if code == 3000:
-        auth = AuthenticationError(f"authentication failed: the server closed the connection with 3000 "
-                                   f"({err_code or reason or 'no reason'})", code=err_code)
-        auth.close_code, auth.close_reason = code, reason  # type: ignore[attr-defined]
-        return auth  # type: ignore[return-value]
+        return AuthenticationError(f"authentication failed: the server closed the connection with 3000 "
+                                   f"({err_code or reason or 'no reason'})", code=err_code, close_code=code,
+                                   close_reason=reason)
     if code == 4000:
         return RequestRefusedError(code, reason, error_code=err_code,
                                    message=f"request refused by the server (close 4000, {err_code or reason!r})")

@@ -12,10 +12,10 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
 
-from .errors import RealtimeError
-from .protocol import encode_audio_append
+from ..errors import RealtimeError
+from ..protocol import encode_audio_append
 from .transport import Transport
-from ._updates import clone_error
+from .delivery import clone_error
 
 __all__ = ["Writer"]
 

@@ -15,8 +15,8 @@ import wave
 from collections import deque
 from typing import Any, Callable, Deque, Optional, Tuple, Union
 
-from .errors import AudioFormatError, RealtimeError
-from ._updates import clone_error
+from ..errors import AudioFormatError, RealtimeError
+from .delivery import clone_error
 
 __all__ = ["AudioSendHandle", "AudioJob", "make_audio_job", "WIRE_RATE", "bytes_per_second"]
 
@@ -249,7 +249,7 @@ def _open_wav(source: Any) -> Tuple[Optional[Callable[[int], bytes]], Optional[b
         if hasattr(source, "seek"):
             source.seek(0)
     try:
-        from .audio import read_wav  # type: ignore[attr-defined]
+        from ..audio import read_wav  # type: ignore[attr-defined]
     except ImportError:
         raise _resample_hint(desc) from None
     try:

@@ -31,13 +31,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Union
 
-from .protocol.commands import ItemCreateCommand, ResponseCreateCommand
-from .protocol.models import ConversationItem, Response
-from .protocol.options import FunctionTool, ResponseOptions
-from .protocol.tool_schema import ToolArgumentsError, coerce_arguments
-from .protocol.updates import (ErrorUpdate, FunctionCallArgumentsDoneUpdate, OutputItemAddedUpdate,
+from ..protocol.commands import ItemCreateCommand, ResponseCreateCommand
+from ..protocol.models import ConversationItem, Response
+from ..protocol.options import FunctionTool, ResponseOptions
+from ..protocol.tool_schema import ToolArgumentsError, coerce_arguments
+from ..protocol.updates import (ErrorUpdate, FunctionCallArgumentsDoneUpdate, OutputItemAddedUpdate,
                                OutputItemDoneUpdate, ResponseCreatedUpdate, ResponseDoneUpdate)
-from .tool_registry import (PENDING as _PENDING, RUNNING as _RUNNING, DaemonPool, ToolCall, ToolRegistry,
+from .registry import (PENDING as _PENDING, RUNNING as _RUNNING, DaemonPool, ToolCall, ToolRegistry,
                             encode_tool_result, error_output as _error_output)
 
 __all__ = ["ToolRegistry", "ToolCall", "ToolDispatcher", "encode_tool_result", "CONTINUATION_KEY"]

@@ -10,9 +10,9 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Iterable, List, Optional, Union
 
-from .errors import RealtimeTimeoutError, ServerError
-from .protocol import ConversationUpdate, UpdateKind
-from .protocol.updates import ErrorUpdate
+from ..errors import RealtimeTimeoutError, ServerError
+from ..protocol import ConversationUpdate, UpdateKind
+from ..protocol.updates import ErrorUpdate
 
 __all__ = ["UpdateQueue", "Waiter", "WaiterSet", "make_matcher", "server_error", "Match", "clone_error"]
 

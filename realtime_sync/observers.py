@@ -1,0 +1,96 @@
+"""What features rely on: the typed surface of a session (:class:`SessionLike`) and of an observer (:class:`Observer`).
+
+The feature modules (tools, turns, transcription, playback, kiosk, conversation, usage) never import
+:class:`~realtime_sync.session.RealtimeSession`: they take a :class:`SessionLike`, so they work with the real
+session, with a test double, or with a wrapper an app writes. :class:`RealtimeSession` satisfies every protocol
+here (mypy checks it). This module only imports the protocol layer, so every other layer may import it.
+"""
+from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
+
+from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
+from .protocol.options import SessionOptions
+
+__all__ = ["Observer", "ClosingObserver", "SendHandle", "SessionLike", "AudioSource", "notify_closed"]
+
+#: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
+AudioSource = Any
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """Sees every update on the reader thread, in order, before it is queued for ``receive_updates()``.
+    It must return quickly and never block (hand work to another thread)."""
+
+    def handle_update(self, update: ConversationUpdate) -> None: ...
+
+
+@runtime_checkable
+class ClosingObserver(Observer, Protocol):
+    """An observer that is also told, once, that the connection ended (``error`` None after a clean close)."""
+
+    def handle_connection_closed(self, error: Optional[BaseException]) -> None: ...
+
+
+def notify_closed(observer: Observer, error: Optional[BaseException]) -> None:
+    """Call ``observer.handle_connection_closed(error)`` if the observer has it."""
+    if isinstance(observer, ClosingObserver):
+        observer.handle_connection_closed(error)
+
+
+class SendHandle(Protocol):
+    """What ``send_audio`` returns (:class:`~realtime_sync.AudioSendHandle`)."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def bytes_sent(self) -> int: ...
+
+    def wait(self, timeout: Optional[float] = None) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+
+class SessionLike(Protocol):
+    """The session as features use it: state, observers, sends and the blocking waits."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def session_info(self) -> Optional[SessionInfo]: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def observers(self) -> Tuple[Observer, ...]: ...
+
+    def new_event_id(self) -> str: ...
+
+    def add_observer(self, observer: Observer) -> None: ...
+
+    def remove_observer(self, observer: Observer) -> None: ...
+
+    def receive_updates(self, timeout: Optional[float] = None) -> Iterator[ConversationUpdate]: ...
+
+    def send_command(self, command: Union[Dict[str, Any], str, bytes, Command]) -> Optional[str]: ...
+
+    def configure_session(self, options: Union[SessionOptions, Dict[str, Any]], wait: bool = True,
+                          timeout: Optional[float] = None) -> Optional[ConversationUpdate]: ...
+
+    def add_item(self, item: Union[ConversationItem, Dict[str, Any]],
+                 previous_item_id: Optional[str] = None) -> str: ...
+
+    def send_audio(self, source: AudioSource, *, chunk_ms: int = 100, realtime: bool = False) -> SendHandle: ...
+
+    def commit_audio(self) -> str: ...
+
+    def clear_audio(self) -> str: ...
+
+    def start_response(self, options: Optional[ResponseOptions] = None) -> str: ...
+
+    def cancel_response(self, response_id: Optional[str] = None) -> str: ...
+
+    def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> str: ...
+
