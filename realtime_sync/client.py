@@ -38,6 +38,10 @@ class RealtimeClient:
     websocket-client (``http_proxy_host``, ``http_proxy_port``, ``proxy_type``, ``http_no_proxy``, ``sslopt``...).
     ``queue_limit`` caps the updates waiting in ``receive_updates()``'s queue (oldest dropped, with a warning);
     None (the default) keeps them all.
+
+    Each session's built-in features: ``tool_workers`` threads (at most) run registered tools, each call bounded by
+    ``tool_timeout`` seconds unless the tool sets its own; the conversation mirror keeps the newest
+    ``max_conversation_items`` items.
     """
 
     def __init__(self, api_key: Optional[ApiKey] = None, *, model: str = DEFAULT_MODEL,
@@ -45,7 +49,8 @@ class RealtimeClient:
                  ping_interval: Optional[float] = 20.0, dead_peer_timeout: Optional[float] = 60.0,
                  connect_timeout: float = 30.0, request_timeout: Optional[float] = 30.0, close_timeout: float = 2.0,
                  queue_limit: Optional[int] = None, websocket_options: Optional[Dict[str, Any]] = None,
-                 extra_headers: Optional[Dict[str, str]] = None, _endpoint: Optional[Endpoint] = None) -> None:
+                 extra_headers: Optional[Dict[str, str]] = None, tool_workers: int = 4, tool_timeout: float = 30.0,
+                 max_conversation_items: int = 500, _endpoint: Optional[Endpoint] = None) -> None:
         self._endpoint = _endpoint or openai_endpoint(api_key, model=model, endpoint=endpoint, protocol=protocol,
                                                       extra_headers=extra_headers)
         self.model = model
@@ -56,6 +61,9 @@ class RealtimeClient:
         self.close_timeout = close_timeout
         self.queue_limit = queue_limit
         self.websocket_options = dict(websocket_options or {})
+        self.tool_workers = tool_workers
+        self.tool_timeout = tool_timeout
+        self.max_conversation_items = max_conversation_items
         self._send_hooks: List[Callable[[str], Any]] = []
         self._recv_hooks: List[Callable[[str], Any]] = []
         self._sessions = 0
@@ -138,7 +146,9 @@ class RealtimeClient:
                                   send_hooks=self._send_hooks, ping_interval=self.ping_interval,
                                   close_timeout=self.close_timeout, request_timeout=self.request_timeout,
                                   queue_limit=self.queue_limit, queue_updates=queue_updates, scrub=ep.scrub,
-                                  name=f"realtime-{self._sessions}")
+                                  name=f"realtime-{self._sessions}", tool_workers=self.tool_workers,
+                                  tool_timeout=self.tool_timeout,
+                                  max_conversation_items=self.max_conversation_items)
         try:
             session._start(bound)
             if isinstance(options, TranscriptionOptions):

@@ -1,67 +1,103 @@
 """RealtimeSession: one live ``/realtime`` conversation session (.NET's ``RealtimeConversationSession``).
 
 Get one from :meth:`RealtimeClient.start_session`; use it as a context manager. Every method is safe from any
-thread: one thread may iterate :meth:`receive_updates` while others send. Sends are queued for the session's
-writer thread and return at once; the blocking calls (:meth:`configure_session`, :meth:`wait_for`) take timeouts.
+thread: one thread may iterate :meth:`receive_updates` while others send. Sends are queued for the connection's
+writer thread and return at once; the blocking calls (:meth:`configure_session`, :meth:`wait_for`, :meth:`ask`...)
+take timeouts. This file is the whole public surface of a session; the machinery is in
+:mod:`realtime_sync._connection` and the features (tools, turns, transcription, playback, kiosk) are modules of
+their own that see the session as a :class:`~realtime_sync.observers.SessionLike`.
 """
 import itertools
 import json
 import logging
 import os
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union, overload
 
 from ._connection.audio_jobs import AudioSendHandle, make_audio_job
-from .errors import ProtocolError
-from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, InputAudioClearCommand,
+from ._connection.connection import Connection
+from ._connection.delivery import Delivery, Match
+from ._connection.transport import Transport
+from .conversation import ConversationMirror
+from .errors import ProtocolError, RealtimeError
+from .observers import AudioSource, Observer
+from .playback import AudioPlayer, InterruptResult
+from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
                        SessionInfo, SessionOptions, SessionUpdateCommand, UpdateKind)
-from ._connection.connection import Connection
-from .errors import SessionClosedError
-from ._session_features import SessionFeatures
-from ._session_audio import SessionAudio
-from ._connection.delivery import Match, UpdateQueue
+from .protocol.transcription import TranscriptionOptions
+from .tools import ToolDispatcher, ToolRegistry
+from .transcription import TranscriptionResult, configure_transcription, transcribe_file
+from .turns import PushToTalk, TurnResult, ask, push_to_talk
+from .usage import UsageTracker
 
-__all__ = ["RealtimeSession", "SessionClosedError"]
+if TYPE_CHECKING:  # kiosk loads the audio extra: imported when used (start_conversation_audio)
+    from .kiosk import KioskAudio
+
+__all__ = ["RealtimeSession"]
 
 log = logging.getLogger("realtime_sync.session")
-_SESSION_KINDS = (UpdateKind.SESSION_CREATED, UpdateKind.SESSION_UPDATED)
 _BARRIER_TYPES = ("input_audio_buffer.commit",)
+ToolFunction = Callable[..., Any]
 
 
-class RealtimeSession(SessionFeatures, SessionAudio):
+class RealtimeSession:
     """A connected session. Observers (``obj.handle_update(update)``) see every update on the reader thread, in
-    order, before it is queued for :meth:`receive_updates`."""
+    order, before it is queued for :meth:`receive_updates`.
 
-    def __init__(self, transport: Any, *, dialect: Dialect, recv_hooks: list, send_hooks: list,
-                 ping_interval: Optional[float] = 20.0, close_timeout: float = 2.0,
-                 request_timeout: Optional[float] = 30.0, queue_limit: Optional[int] = None,
-                 queue_updates: bool = True, scrub: Any = None, name: str = "realtime") -> None:
-        self.dialect = dialect
+    Built in: :attr:`tools` (functions the model may call) answered by :attr:`tool_dispatcher`, the
+    :attr:`conversation` mirror and :attr:`usage` totals; :meth:`play_audio` adds a player with barge-in.
+    """
+
+    tools: ToolRegistry  #: functions the model may call; answered by :attr:`tool_dispatcher`
+    tool_dispatcher: ToolDispatcher  #: runs registered functions on a worker pool, sends outputs, continues turns
+    conversation: ConversationMirror  #: the conversation as the server has it (ordered, bounded, no audio)
+    usage: UsageTracker  #: token usage per response and per session
+
+    def __init__(self, transport: Transport, *, dialect: Dialect, recv_hooks: Sequence[Callable[[str], Any]] = (),
+                 send_hooks: Sequence[Callable[[str], Any]] = (), ping_interval: Optional[float] = 20.0,
+                 close_timeout: float = 2.0, request_timeout: Optional[float] = 30.0,
+                 queue_limit: Optional[int] = None, queue_updates: bool = True,
+                 scrub: Optional[Callable[[str], str]] = None, name: str = "realtime", tool_workers: int = 4,
+                 tool_timeout: float = 30.0, max_conversation_items: int = 500) -> None:
+        self._dialect = dialect
         self.request_timeout = request_timeout
-        #: False: updates are not kept for :meth:`receive_updates` (for apps that only use observers, hooks and
-        #: ``wait_for``, so a long session does not accumulate them); the iterator then only reports the end.
-        self.queue_updates = queue_updates
-        self._observers: tuple = ()
-        self._queue = UpdateQueue(queue_limit)
-        self._info: Optional[SessionInfo] = None
         self._ids = itertools.count(1)
         self._tag = os.urandom(2).hex()
-        self._conn = Connection(transport, sink=self._handle_update, queue=self._queue, recv_hooks=recv_hooks,
-                                send_hooks=send_hooks, ping_interval=ping_interval, close_timeout=close_timeout,
-                                scrub=scrub or (lambda s: s), on_closed=self._connection_closed, name=name)
-        self._init_features()  # tools, tool_dispatcher, conversation, usage (see _session_features)
+        scrub = scrub or (lambda s: s)
+        self._delivery = Delivery(queue_limit=queue_limit, queue_updates=queue_updates, scrub=scrub)
+        self._conn = Connection(transport, self._delivery, recv_hooks=recv_hooks, send_hooks=send_hooks,
+                                ping_interval=ping_interval, close_timeout=close_timeout, scrub=scrub, name=name)
+        self._player: Optional[AudioPlayer] = None
+        self.tools = ToolRegistry()
+        self.tool_dispatcher = ToolDispatcher(self, self.tools, max_workers=tool_workers, timeout=tool_timeout)
+        self.conversation = ConversationMirror(max_items=max_conversation_items)
+        self.usage = UsageTracker()
+        for observer in (self.tool_dispatcher, self.conversation, self.usage):
+            self.add_observer(observer)
 
     # -- state ----------------------------------------------------------------------------------------------------
     @property
+    def dialect(self) -> Dialect:
+        """The protocol dialect this session speaks (GA or beta)."""
+        return self._dialect
+
+    @property
     def id(self) -> Optional[str]:
         """The server's session id (``sess_...``) from ``session.created``."""
-        return self._info.id if self._info is not None else None
+        info = self._delivery.session_info
+        return info.id if info is not None else None
 
     @property
     def session_info(self) -> Optional[SessionInfo]:
         """The session as the server last described it (``session.created`` / ``session.updated``)."""
-        return self._info
+        return self._delivery.session_info
+
+    @property
+    def queue_updates(self) -> bool:
+        """False: updates are not kept for :meth:`receive_updates` (for apps that only use observers, hooks and
+        ``wait_for``, so a long session does not accumulate them); the iterator then only reports the end."""
+        return self._delivery.queue_updates
 
     @property
     def closed(self) -> bool:
@@ -72,6 +108,11 @@ class RealtimeSession(SessionFeatures, SessionAudio):
     def error(self) -> Optional[BaseException]:
         """Why the connection ended, if it failed (None while open and after a clean close)."""
         return self._conn.error
+
+    @property
+    def observers(self) -> Tuple[Observer, ...]:
+        """The observers, in the order they see updates (the built-in dispatcher, mirror and usage first)."""
+        return self._delivery.observers
 
     def new_event_id(self) -> str:
         """A fresh client ``event_id`` (``evt_<tag>_<n>``), echoed by the server in errors about that event."""
@@ -85,7 +126,7 @@ class RealtimeSession(SessionFeatures, SessionAudio):
         before it) when the connection fails or the server closes it. ``timeout`` bounds the wait for each update
         (RealtimeTimeoutError). Meant for one consumer thread.
         """
-        get = self._queue.get
+        get = self._delivery.queue.get
         while True:
             try:
                 update = get(timeout)
@@ -100,77 +141,54 @@ class RealtimeSession(SessionFeatures, SessionAudio):
         a predicate ``fn(update) -> bool`` (called on the reader thread). Only updates arriving after the call
         count. Raises RealtimeTimeoutError, or the connection's error if it ends first.
         """
-        waiter = self._conn.waiters.add(match)
-        try:
-            return waiter.wait(self.request_timeout if timeout is None else timeout, "matching update")
-        finally:
-            self._conn.waiters.discard(waiter)
+        return self._delivery.wait_for(match, self._timeout(timeout), "matching update")
 
-    def add_observer(self, observer: Any) -> None:
+    def add_observer(self, observer: Observer) -> None:
         """Call ``observer.handle_update(update)`` for every update (reader thread, in order, before queueing).
         If it has ``handle_connection_closed(error)`` that is called once when the connection ends."""
-        if not callable(getattr(observer, "handle_update", None)):
-            raise TypeError("an observer needs a handle_update(update) method")
-        self._observers = self._observers + (observer,)
+        self._delivery.add_observer(observer)
 
-    def remove_observer(self, observer: Any) -> None:
-        self._observers = tuple(o for o in self._observers if o is not observer)
-
-    def _handle_update(self, update: ConversationUpdate) -> None:  # reader thread, per update: keep it cheap
-        if update.kind in _SESSION_KINDS:
-            session = getattr(update, "session", None)
-            if isinstance(session, SessionInfo):
-                self._info = session
-        for observer in self._observers:
-            try:
-                observer.handle_update(update)
-            except Exception:
-                log.exception("observer %s raised (ignored)", type(observer).__name__)
-        if self.queue_updates:
-            self._queue.put(update)
-        waiters = self._conn.waiters
-        if waiters:
-            waiters.dispatch(update)
-
-    def _connection_closed(self, error: Optional[BaseException]) -> None:
-        for observer in self._observers:
-            fn = getattr(observer, "handle_connection_closed", None)
-            if fn is not None:
-                try:
-                    fn(error)
-                except Exception:
-                    log.exception("observer %s raised in handle_connection_closed (ignored)", type(observer).__name__)
+    def remove_observer(self, observer: Observer) -> None:
+        self._delivery.remove_observer(observer)
 
     # -- sending --------------------------------------------------------------------------------------------------
+    def _timeout(self, timeout: Optional[float]) -> Optional[float]:
+        return self.request_timeout if timeout is None else timeout
+
     def _send(self, command: Command, *, after_audio: bool = False) -> str:
-        self._conn.check_open()
         if command.event_id is None:
             command.event_id = self.new_event_id()
-        self._conn.writer.send(command.to_json(self.dialect), command.type, after_audio=after_audio)
+        self._conn.send(command.to_json(self._dialect), command.type, after_audio=after_audio)
         return command.event_id
 
     def configure_session(self, options: Union[SessionOptions, Dict[str, Any]], wait: bool = True,
                           timeout: Optional[float] = None) -> Optional[ConversationUpdate]:
         """Send ``session.update``. With ``wait`` block until ``session.updated`` and return it, or raise the
-        ServerError the server answered with (matched by event_id). ``options`` may be a wire-shaped dict."""
-        self._note_session_options(options)  # FunctionTools with a function are answered automatically
-        event_id = self.new_event_id()
+        ServerError the server answered with (matched by event_id). ``options`` may be a wire-shaped dict.
+        Function tools in the options join :attr:`tools` (those with a function are answered automatically)."""
         if isinstance(options, SessionOptions):
-            command: Command = SessionUpdateCommand(event_id=event_id, session=options)
+            tools = options.tools
         elif isinstance(options, dict):
-            command = _RawCommand("session.update", {"type": "session.update", "event_id": event_id,
-                                                     "session": options})
+            tools = options.get("tools")
         else:
             raise TypeError("options must be SessionOptions or a dict")
+        if tools is not None:
+            self.tools.sync(tools)
+        event_id = self.new_event_id()
+        if isinstance(options, SessionOptions):
+            text = SessionUpdateCommand(event_id=event_id, session=options).to_json(self._dialect)
+        else:
+            text = json.dumps({"type": "session.update", "event_id": event_id, "session": options},
+                              separators=(",", ":"))
+
+        def send() -> None:
+            self._conn.send(text, "session.update")
+
         if not wait:
-            self._send(command)
+            send()
             return None
-        waiter = self._conn.waiters.add(UpdateKind.SESSION_UPDATED, event_id)
-        try:
-            self._send(command)
-            return waiter.wait(self.request_timeout if timeout is None else timeout, "session.updated")
-        finally:
-            self._conn.waiters.discard(waiter)
+        return self._delivery.wait_for(UpdateKind.SESSION_UPDATED, self._timeout(timeout), "session.updated",
+                                       event_id=event_id, send=send)
 
     def add_item(self, item: Union[ConversationItem, Dict[str, Any]], previous_item_id: Optional[str] = None) -> str:
         """Add a conversation item (text message, history, a tool's output). Returns the command's event_id."""
@@ -178,7 +196,7 @@ class RealtimeSession(SessionFeatures, SessionAudio):
             item = ConversationItem.from_wire(item)
         return self._send(ItemCreateCommand(item=item, previous_item_id=previous_item_id))
 
-    def send_audio(self, source: Any, *, chunk_ms: int = 100, realtime: bool = False) -> AudioSendHandle:
+    def send_audio(self, source: AudioSource, *, chunk_ms: int = 100, realtime: bool = False) -> AudioSendHandle:
         """Stream audio into the input buffer from the writer thread; returns at once with a handle.
 
         ``source``: raw PCM bytes, a path (``.wav``: checked, resampled if the audio extra is installed; other
@@ -188,14 +206,10 @@ class RealtimeSession(SessionFeatures, SessionAudio):
         playback speed.
         """
         self._conn.check_open()
-        fmt = self._info.input_audio_format if self._info is not None else None
+        info = self._delivery.session_info
+        fmt = info.input_audio_format if info is not None else None
         job = make_audio_job(source, input_format=fmt, chunk_ms=chunk_ms, realtime=realtime)
-        try:
-            self._conn.writer.add_audio(job)
-        except BaseException:
-            job.cancel()
-            job.finish()
-            raise
+        self._conn.add_audio(job)
         return AudioSendHandle(job)
 
     def commit_audio(self) -> str:
@@ -204,8 +218,7 @@ class RealtimeSession(SessionFeatures, SessionAudio):
 
     def clear_audio(self) -> str:
         """Cancel pending ``send_audio`` streams and clear the server's input buffer."""
-        self._conn.check_open()
-        self._conn.writer.cancel_audio()
+        self._conn.cancel_audio()
         return self._send(InputAudioClearCommand())
 
     def start_response(self, options: Optional[ResponseOptions] = None) -> str:
@@ -213,6 +226,7 @@ class RealtimeSession(SessionFeatures, SessionAudio):
         return self._send(ResponseCreateCommand(response=options))
 
     def cancel_response(self, response_id: Optional[str] = None) -> str:
+        """Cancel the active response (or the one named)."""
         return self._send(ResponseCancelCommand(response_id=response_id))
 
     def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> str:
@@ -221,9 +235,11 @@ class RealtimeSession(SessionFeatures, SessionAudio):
                                               audio_end_ms=audio_end_ms))
 
     def delete_item(self, item_id: str) -> str:
+        """Delete a conversation item."""
         return self._send(ItemDeleteCommand(item_id=item_id))
 
     def retrieve_item(self, item_id: str) -> str:
+        """Ask for a conversation item (answered with ``conversation.item.retrieved``)."""
         return self._send(ItemRetrieveCommand(item_id=item_id))
 
     def send_command(self, command: Union[Dict[str, Any], str, bytes, Command]) -> Optional[str]:
@@ -246,9 +262,122 @@ class RealtimeSession(SessionFeatures, SessionAudio):
             raise TypeError("send_command takes a dict, JSON text or a Command")
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise ProtocolError("a client event is a JSON object with a 'type'")
-        self._conn.check_open()
-        self._conn.writer.send(text, data["type"], after_audio=data["type"] in _BARRIER_TYPES)
-        return data.get("event_id")
+        self._conn.send(text, data["type"], after_audio=data["type"] in _BARRIER_TYPES)
+        event_id = data.get("event_id")
+        return event_id if isinstance(event_id, str) else None
+
+    # -- tools ----------------------------------------------------------------------------------------------------
+    @overload
+    def register_tool(self, fn: None = None, *, name: Optional[str] = None, description: Optional[str] = None,
+                      timeout: Optional[float] = None,
+                      update_session: bool = True) -> Callable[[ToolFunction], ToolFunction]: ...
+
+    @overload
+    def register_tool(self, fn: Union[ToolFunction, FunctionTool], *, name: Optional[str] = None,
+                      description: Optional[str] = None, timeout: Optional[float] = None,
+                      update_session: bool = True) -> FunctionTool: ...
+
+    def register_tool(self, fn: Union[ToolFunction, FunctionTool, None] = None, *, name: Optional[str] = None,
+                      description: Optional[str] = None, timeout: Optional[float] = None,
+                      update_session: bool = True) -> Union[FunctionTool, Callable[[ToolFunction], ToolFunction]]:
+        """Register a function (or a :class:`FunctionTool`) as a tool answered automatically, and (by default)
+        send the session's new tool list, waiting for ``session.updated``. Usable as a decorator."""
+        if fn is None:
+            def decorate(func: ToolFunction) -> ToolFunction:
+                self.register_tool(func, name=name, description=description, timeout=timeout,
+                                   update_session=update_session)
+                return func
+            return decorate
+        tool = self.tools.register(fn, name=name, description=description, timeout=timeout)
+        if update_session:
+            self.configure_session(SessionOptions(tools=self.tools.definitions()))
+        return tool
+
+    def unregister_tool(self, name: str, update_session: bool = True) -> bool:
+        """Remove a registered tool (and by default send the new tool list). False if it was not registered."""
+        removed = self.tools.unregister(name)
+        if removed and update_session:
+            self.configure_session(SessionOptions(tools=self.tools.definitions()))
+        return removed
+
+    # -- turns and transcription ----------------------------------------------------------------------------------
+    def ask(self, prompt: Any, timeout: float = 60.0, *, response_options: Optional[ResponseOptions] = None,
+            dispatcher: Optional[ToolDispatcher] = None, collect_audio: bool = True,
+            vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
+        """One whole turn (text or audio in, the reply out, across tool rounds): see
+        :func:`realtime_sync.turns.ask`."""
+        return ask(self, prompt, timeout, response_options=response_options, dispatcher=dispatcher,
+                   collect_audio=collect_audio, vad_tail_ms=vad_tail_ms, wait_for_transcript=wait_for_transcript)
+
+    def push_to_talk(self, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
+                     dispatcher: Optional[ToolDispatcher] = None, min_ms: int = 100,
+                     send_timeout: float = 10.0) -> PushToTalk:
+        """A talk-button context manager (turn detection off): see :func:`realtime_sync.turns.push_to_talk`."""
+        return push_to_talk(self, respond=respond, response_options=response_options, dispatcher=dispatcher,
+                            min_ms=min_ms, send_timeout=send_timeout)
+
+    def configure_transcription(self, options: TranscriptionOptions, timeout: float = 30.0, *,
+                                realtime_session: bool = False) -> Optional[ConversationUpdate]:
+        """Make this a transcription session: see :func:`realtime_sync.transcription.configure_transcription`."""
+        return configure_transcription(self, options, timeout, realtime_session=realtime_session)
+
+    def transcribe(self, source: AudioSource, timeout: float = 120.0, *,
+                   options: Optional[TranscriptionOptions] = None, settle: float = 0.5, vad_tail_ms: int = 1000,
+                   realtime_session: bool = False) -> TranscriptionResult:
+        """Transcribe a file or bytes: see :func:`realtime_sync.transcription.transcribe_file`."""
+        return transcribe_file(self, source, timeout, options=options, settle=settle, vad_tail_ms=vad_tail_ms,
+                               realtime_session=realtime_session)
+
+    # -- local audio ----------------------------------------------------------------------------------------------
+    @property
+    def player(self) -> Optional[AudioPlayer]:
+        """The :class:`~realtime_sync.playback.AudioPlayer` playing this session's audio, if any."""
+        return self._player
+
+    def play_audio(self, sink: Any, *, barge_in: bool = True, flush_timeout: float = 1.0,
+                   on_interrupt: Optional[Callable[[InterruptResult], None]] = None) -> AudioPlayer:
+        """Play the model's audio into ``sink`` (a :class:`~realtime_sync.audio.Speaker`, a file sink, a
+        :class:`~realtime_sync.audio.NullSink`) from now on, with automatic barge-in on ``speech_started`` unless
+        ``barge_in=False``. Replaces the previous player (the previous sink is left open)."""
+        self.stop_playing_audio()
+        self._player = AudioPlayer(self, sink, barge_in=barge_in, flush_timeout=flush_timeout,
+                                   on_interrupt=on_interrupt)
+        return self._player
+
+    def stop_playing_audio(self) -> None:
+        """Detach the player (its sink is left open)."""
+        player, self._player = self._player, None
+        if player is not None:
+            player.close()
+
+    def interrupt(self, *, cancel: Optional[bool] = None, wait: bool = True,
+                  timeout: Optional[float] = None) -> Optional[InterruptResult]:
+        """Barge in: stop and flush playback, truncate the assistant's audio item at what was heard
+        (``min(played_ms, received_ms)``; nothing at 0 ms) and cancel the response if one is active.
+        See :meth:`realtime_sync.playback.AudioPlayer.interrupt`. Needs :meth:`play_audio` first."""
+        player = self._player
+        if player is None:
+            raise RealtimeError("interrupt() needs a player: call session.play_audio(sink) first (or use "
+                                "cancel_response()/truncate_item() directly)")
+        return player.interrupt(cancel=cancel, wait=wait, timeout=timeout)
+
+    def start_conversation_audio(self, microphone: Any = None, speaker: Any = None, *, input_device: Any = None,
+                                 output_device: Any = None, echo_policy: str = "half_duplex", tail_ms: float = 300.0,
+                                 barge_in: bool = True, push_to_talk: bool = False,
+                                 on_state: Optional[Callable[[str], None]] = None, chunk_ms: int = 100,
+                                 min_talk_ms: int = 100, raised_threshold: float = 0.8, quiet: Optional[bool] = None,
+                                 close_given: bool = False, stop_timeout: float = 3.0) -> "KioskAudio":
+        """Talk with the model through a microphone and a speaker: mic -> ``send_audio``, model audio -> speaker,
+        barge-in and the echo guard; returns a started :class:`~realtime_sync.kiosk.KioskAudio` (call its
+        ``stop()``, or use it as a context manager). Devices not given are opened by name or index
+        (``input_device``, ``output_device``); the other parameters are KioskAudio's."""
+        from .kiosk import KioskAudio  # the audio extra (PyAudio, numpy) loads only here
+
+        return KioskAudio(self, microphone, speaker, input_device=input_device, output_device=output_device,
+                          echo_policy=echo_policy, tail_ms=tail_ms, barge_in=barge_in, push_to_talk=push_to_talk,
+                          on_state=on_state, chunk_ms=chunk_ms, min_talk_ms=min_talk_ms,
+                          raised_threshold=raised_threshold, quiet=quiet, close_given=close_given,
+                          stop_timeout=stop_timeout).start()
 
     # -- ending ---------------------------------------------------------------------------------------------------
     def close(self, timeout: Optional[float] = None) -> None:
@@ -264,29 +393,8 @@ class RealtimeSession(SessionFeatures, SessionAudio):
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<RealtimeSession {self.id or '(no id yet)'} {self.dialect.value} {state}>"
+        return f"<RealtimeSession {self.id or '(no id yet)'} {self._dialect.value} {state}>"
 
     # -- used by RealtimeClient.start_session ---------------------------------------------------------------------
     def _start(self, timeout: Optional[float]) -> None:
-        waiter = self._conn.waiters.add(UpdateKind.SESSION_CREATED)
-        self._conn.start()
-        try:
-            waiter.wait(timeout, "session.created")
-        finally:
-            self._conn.waiters.discard(waiter)
-
-
-class _RawCommand(Command):
-    """A pre-built wire dict sent as a Command (for dict options)."""
-
-    def __init__(self, type_: str, wire: Dict[str, Any]) -> None:
-        super().__init__(event_id=wire.get("event_id"))
-        self._type = type_
-        self._wire = wire
-
-    @property  # type: ignore[override]
-    def type(self) -> str:  # type: ignore[override]
-        return self._type
-
-    def to_json(self, dialect: Any = None) -> str:
-        return json.dumps(self._wire, separators=(",", ":"))
+        self._delivery.wait_for(UpdateKind.SESSION_CREATED, timeout, "session.created", send=self._conn.start)

@@ -1,21 +1,23 @@
 """One live WebSocket connection: its reader thread, its writer, and how it ends.
 
-Everything that belongs to one connection (socket, threads, pending waiters, the last error event) lives here, so
-a session can replace its connection (reconnect) without stale state. However the connection ends, it ends once
-(:meth:`Connection._finish`): pending waiters and audio handles fail, the update queue ends (cleanly after a user
-close, with the typed error otherwise), the socket is shut down.
+Everything that belongs to one connection (socket, threads, the last error event) lives here, so a session can
+replace its connection (reconnect) without stale state; what outlives it (queue, waiters, observers) is the
+session's :class:`~realtime_sync._connection.delivery.Delivery`. However the connection ends, it ends once
+(:meth:`Connection._finish`): queued audio handles fail, the socket is shut down, and the delivery ends (cleanly
+after a user close, with the typed error otherwise).
 """
 import logging
 import threading
 from logging import DEBUG
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, MessageDecodeError,
                      RealtimeConnectionError, RequestRefusedError, SessionClosedError)
 from ..protocol import parse_update
 from ..protocol.updates import ErrorUpdate
 from .transport import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Transport, TransportTimeout, parse_close
-from .delivery import UpdateQueue, WaiterSet, clone_error
+from .audio_jobs import AudioJob
+from .delivery import Delivery, clone_error
 from .writer import Writer
 
 __all__ = ["Connection", "close_error"]
@@ -44,19 +46,15 @@ def close_error(code: Optional[int], reason: str,
 class Connection:
     """Reader thread + writer thread over one :class:`Transport`."""
 
-    def __init__(self, transport: Transport, *, sink: Callable[[Any], None], queue: UpdateQueue,
-                 recv_hooks: List[Callable[[str], Any]], send_hooks: List[Callable[[str], Any]],
-                 ping_interval: Optional[float], close_timeout: float = 2.0,
-                 scrub: Callable[[str], str] = lambda s: s, on_closed: Optional[Callable[[Any], None]] = None,
+    def __init__(self, transport: Transport, delivery: Delivery, *, recv_hooks: Sequence[Callable[[str], Any]],
+                 send_hooks: Sequence[Callable[[str], Any]], ping_interval: Optional[float],
+                 close_timeout: float = 2.0, scrub: Callable[[str], str] = lambda s: s,
                  name: str = "realtime") -> None:
         self.transport = transport
-        self._sink = sink
-        self._queue = queue
+        self.delivery = delivery
         self._recv_hooks = recv_hooks
         self._scrub = scrub
-        self._on_closed = on_closed
         self._close_timeout = close_timeout
-        self.waiters = WaiterSet(scrub)
         self.reader_done = threading.Event()
         self.writer = Writer(transport, send_hooks=send_hooks, on_failure=self._end, ping_interval=ping_interval,
                              close_timeout=close_timeout, reader_done=self.reader_done, name=name)
@@ -85,11 +83,32 @@ class Connection:
         if self._closing or self._finished.is_set():
             raise clone_error(self.error) if self.error is not None else SessionClosedError()
 
+    # -- sending (any thread; the writer thread does the I/O) -----------------------------------------------------
+    def send(self, text: str, type_: str = "", *, after_audio: bool = False) -> None:
+        """Queue one JSON text frame; ``after_audio`` holds it until the audio queued before it was sent."""
+        self.check_open()
+        self.writer.send(text, type_, after_audio=after_audio)
+
+    def add_audio(self, job: AudioJob) -> None:
+        """Queue an audio job (its chunks interleave with commands); on refusal the job ends cancelled."""
+        try:
+            self.check_open()
+            self.writer.add_audio(job)
+        except BaseException:
+            job.cancel()
+            job.finish()
+            raise
+
+    def cancel_audio(self) -> int:
+        """Cancel every queued audio job; returns how many."""
+        self.check_open()
+        return self.writer.cancel_audio()
+
     # -- the reader thread ----------------------------------------------------------------------------------------
     def _read_loop(self) -> None:
         recv = self.transport.recv
         hooks = self._recv_hooks
-        sink = self._sink
+        sink = self.delivery.deliver
         parse = parse_update
         err_type = ErrorUpdate
         debug = log.isEnabledFor
@@ -169,17 +188,13 @@ class Connection:
             self._finished.set()
         if err is not None:
             log.info("connection ended: %s", type(err).__name__)
-            self.waiters.fail_all(lambda: clone_error(err))  # type: ignore[arg-type]
-        else:
-            self.waiters.fail_all(SessionClosedError)
-        self.writer.kill(clone_error(err) if err is not None else SessionClosedError())
+
+        def make_error() -> BaseException:
+            return SessionClosedError() if err is None else clone_error(err)
+
+        self.writer.kill(make_error())
         self.transport.close()
-        self._queue.end(err)
-        if self._on_closed is not None:
-            try:
-                self._on_closed(err)
-            except Exception:
-                log.exception("on_closed callback raised (ignored)")
+        self.delivery.end(err, make_error)
 
     def close(self, timeout: Optional[float] = None) -> None:
         """Close from our side: send what is queued, a close frame, wait (bounded) for the reply, shut down.

@@ -1,4 +1,5 @@
-"""Handing updates from the reader thread to user threads: the update queue and the waiters of blocking calls.
+"""Handing updates from the reader thread to the app: one owner (:class:`Delivery`) of the observers, the update
+queue behind ``receive_updates()`` and the waiters of blocking calls, and of how they all end.
 
 The queue is a deque plus a condition that is only touched when a consumer is actually sleeping, so the reader's
 per-update cost is one ``append``. Waiters are matched on the reader thread; every waiter fails (never hangs) when
@@ -8,13 +9,14 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Iterable, List, Optional, Union
+from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Union
 
 from ..errors import RealtimeTimeoutError, ServerError
-from ..protocol import ConversationUpdate, UpdateKind
-from ..protocol.updates import ErrorUpdate
+from ..observers import Observer, notify_closed
+from ..protocol import ConversationUpdate, SessionInfo, UpdateKind
+from ..protocol.updates import ErrorUpdate, SessionCreatedUpdate, SessionUpdatedUpdate
 
-__all__ = ["UpdateQueue", "Waiter", "WaiterSet", "make_matcher", "server_error", "Match", "clone_error"]
+__all__ = ["Delivery", "UpdateQueue", "Waiter", "WaiterSet", "make_matcher", "Match", "clone_error"]
 
 log = logging.getLogger("realtime_sync.session")
 
@@ -136,11 +138,6 @@ def make_matcher(match: Match) -> Callable[[ConversationUpdate], bool]:
     return lambda u: u.kind in kinds or u.type in types
 
 
-def server_error(update: ErrorUpdate, scrub: Callable[[str], str] = lambda s: s) -> ServerError:
-    return ServerError(scrub(update.message) or "server error", type=update.error_type, code=update.code,
-                       param=update.param, event_id=update.client_event_id, update=update)
-
-
 class Waiter:
     """One blocking call waiting for an update (or for the error answering its ``event_id``)."""
 
@@ -203,7 +200,7 @@ class WaiterSet:
         for w in waiters:
             try:
                 if is_error and w.event_id is not None and update.client_event_id == w.event_id:  # type: ignore
-                    w.resolve(None, server_error(update, self._scrub))  # type: ignore[arg-type]
+                    w.resolve(None, ServerError.from_update(update, self._scrub))
                 elif w.match(update):
                     w.resolve(update)
                 else:
@@ -219,3 +216,67 @@ class WaiterSet:
             waiters, self._waiters = self._waiters, []
         for w in waiters:
             w.resolve(None, make_error())
+
+
+_SESSION_TYPES = (SessionCreatedUpdate, SessionUpdatedUpdate)
+
+
+class Delivery:
+    """Everything that leaves the reader thread, with one owner: :meth:`deliver` passes each update to the
+    observers (in order), the queue (unless ``queue_updates`` is False) and the waiters; :meth:`end` ends them all
+    once. It belongs to the session and outlives any one connection."""
+
+    def __init__(self, *, queue_limit: Optional[int] = None, queue_updates: bool = True,
+                 scrub: Callable[[str], str] = lambda s: s) -> None:
+        self.queue = UpdateQueue(queue_limit)
+        self.waiters = WaiterSet(scrub)
+        self.queue_updates = queue_updates
+        self.observers: Tuple[Observer, ...] = ()
+        self.session_info: Optional[SessionInfo] = None  #: as ``session.created``/``session.updated`` last said
+
+    def add_observer(self, observer: Observer) -> None:
+        if not isinstance(observer, Observer):
+            raise TypeError("an observer needs a handle_update(update) method")
+        self.observers = self.observers + (observer,)
+
+    def remove_observer(self, observer: Observer) -> None:
+        self.observers = tuple(o for o in self.observers if o is not observer)
+
+    def deliver(self, update: ConversationUpdate) -> None:
+        """One update from the reader thread (per update: keep it cheap)."""
+        if type(update) in _SESSION_TYPES:
+            info = update.session  # type: ignore[attr-defined]
+            if isinstance(info, SessionInfo):
+                self.session_info = info
+        for observer in self.observers:
+            try:
+                observer.handle_update(update)
+            except Exception:
+                log.exception("observer %s raised (ignored)", type(observer).__name__)
+        if self.queue_updates:
+            self.queue.put(update)
+        if self.waiters:
+            self.waiters.dispatch(update)
+
+    def wait_for(self, match: Match, timeout: Optional[float], what: str, *, event_id: Optional[str] = None,
+                 send: Optional[Callable[[], Any]] = None) -> ConversationUpdate:
+        """Wait for the next update matching ``match`` (or the error answering ``event_id``); ``send`` runs after
+        the waiter is registered, so the answer to what it sends cannot be missed."""
+        waiter = self.waiters.add(match, event_id)
+        try:
+            if send is not None:
+                send()
+            return waiter.wait(timeout, what)
+        finally:
+            self.waiters.discard(waiter)
+
+    def end(self, error: Optional[BaseException], make_error: Callable[[], BaseException]) -> None:
+        """The connection ended: pending and later waiters fail with ``make_error()``, the queue ends (cleanly when
+        ``error`` is None) and every observer with ``handle_connection_closed`` hears it once."""
+        self.waiters.fail_all(make_error)
+        self.queue.end(error)
+        for observer in self.observers:
+            try:
+                notify_closed(observer, error)
+            except Exception:
+                log.exception("observer %s raised in handle_connection_closed (ignored)", type(observer).__name__)

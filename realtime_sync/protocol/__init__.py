@@ -11,19 +11,43 @@ from .models import (CachedTokensDetails, ContentPart, Conversation, Conversatio
                      InputTokenDetails, OutputTokenDetails, RateLimit, Response, ResponseStatusDetails, SessionInfo,
                      Usage, audio_format_name, audio_format_wire)
 from .options import FunctionTool, InputTranscription, ResponseOptions, SessionOptions, TurnDetection
-from .updates import *  # noqa: F401,F403 - every update class
-from .updates import UPDATE_CLASSES, ConversationUpdate, UnknownUpdate, parse_update
-
-from . import updates as _updates
+from .updates import (UPDATE_CLASSES, ConversationUpdate, UnknownUpdate, parse_update, ContentPartAddedUpdate,
+                      ContentPartDoneUpdate, ConversationCreatedUpdate, ErrorUpdate,
+                      FunctionCallArgumentsDeltaUpdate, FunctionCallArgumentsDoneUpdate, InputAudioClearedUpdate,
+                      InputAudioCommittedUpdate, InputAudioDtmfReceivedUpdate, InputAudioTimeoutTriggeredUpdate,
+                      InputSpeechStartedUpdate, InputSpeechStoppedUpdate, InputTranscriptionCompletedUpdate,
+                      InputTranscriptionDeltaUpdate, InputTranscriptionFailedUpdate, InputTranscriptionSegmentUpdate,
+                      ItemAddedUpdate, ItemCreatedUpdate, ItemDeletedUpdate, ItemDoneUpdate, ItemRetrievedUpdate,
+                      ItemTruncatedUpdate, McpCallArgumentsDeltaUpdate, McpCallArgumentsDoneUpdate,
+                      McpCallCompletedUpdate, McpCallFailedUpdate, McpCallInProgressUpdate,
+                      McpListToolsCompletedUpdate, McpListToolsFailedUpdate, McpListToolsInProgressUpdate,
+                      OutputAudioBufferClearedUpdate, OutputAudioBufferStartedUpdate, OutputAudioBufferStoppedUpdate,
+                      OutputAudioDeltaUpdate, OutputAudioDoneUpdate, OutputAudioTranscriptDeltaUpdate,
+                      OutputAudioTranscriptDoneUpdate, OutputItemAddedUpdate, OutputItemDoneUpdate,
+                      OutputTextDeltaUpdate, OutputTextDoneUpdate, RateLimitsUpdatedUpdate, ResponseCreatedUpdate,
+                      ResponseDoneUpdate, SessionCreatedUpdate, SessionUpdatedUpdate)
 
 __all__ = [
     "COMMAND_CLASSES", "Command", "InputAudioAppendCommand", "InputAudioClearCommand", "InputAudioCommitCommand",
     "ItemCreateCommand", "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand",
     "OutputAudioClearCommand", "ResponseCancelCommand", "ResponseCreateCommand", "SessionUpdateCommand",
-    "TranscriptionSessionUpdateCommand", "encode_audio_append", "parse_command",
-    "BETA_TO_GA_SERVER", "GA_TO_BETA_SERVER", "Dialect", "UpdateKind", "wire_server_type",
-    "CachedTokensDetails", "ContentPart", "Conversation", "ConversationItem", "ErrorDetail", "InputTokenDetails",
-    "OutputTokenDetails", "RateLimit", "Response", "ResponseStatusDetails", "SessionInfo", "Usage",
-    "audio_format_name", "audio_format_wire",
+    "TranscriptionSessionUpdateCommand", "encode_audio_append", "parse_command", "BETA_TO_GA_SERVER",
+    "GA_TO_BETA_SERVER", "Dialect", "UpdateKind", "wire_server_type", "CachedTokensDetails", "ContentPart",
+    "Conversation", "ConversationItem", "ErrorDetail", "InputTokenDetails", "OutputTokenDetails", "RateLimit",
+    "Response", "ResponseStatusDetails", "SessionInfo", "Usage", "audio_format_name", "audio_format_wire",
     "FunctionTool", "InputTranscription", "ResponseOptions", "SessionOptions", "TurnDetection",
-] + list(_updates.__all__)
+    "ContentPartAddedUpdate", "ContentPartDoneUpdate", "ConversationCreatedUpdate", "ErrorUpdate",
+    "FunctionCallArgumentsDeltaUpdate", "FunctionCallArgumentsDoneUpdate", "InputAudioClearedUpdate",
+    "InputAudioCommittedUpdate", "InputAudioDtmfReceivedUpdate", "InputAudioTimeoutTriggeredUpdate",
+    "InputSpeechStartedUpdate", "InputSpeechStoppedUpdate", "InputTranscriptionCompletedUpdate",
+    "InputTranscriptionDeltaUpdate", "InputTranscriptionFailedUpdate", "InputTranscriptionSegmentUpdate",
+    "ItemAddedUpdate", "ItemCreatedUpdate", "ItemDeletedUpdate", "ItemDoneUpdate", "ItemRetrievedUpdate",
+    "ItemTruncatedUpdate", "McpCallArgumentsDeltaUpdate", "McpCallArgumentsDoneUpdate", "McpCallCompletedUpdate",
+    "McpCallFailedUpdate", "McpCallInProgressUpdate", "McpListToolsCompletedUpdate", "McpListToolsFailedUpdate",
+    "McpListToolsInProgressUpdate", "OutputAudioBufferClearedUpdate", "OutputAudioBufferStartedUpdate",
+    "OutputAudioBufferStoppedUpdate", "OutputAudioDeltaUpdate", "OutputAudioDoneUpdate",
+    "OutputAudioTranscriptDeltaUpdate", "OutputAudioTranscriptDoneUpdate", "OutputItemAddedUpdate",
+    "OutputItemDoneUpdate", "OutputTextDeltaUpdate", "OutputTextDoneUpdate", "RateLimitsUpdatedUpdate",
+    "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
+    "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update",
+]

@@ -136,7 +136,7 @@ def test_connection_dropped_mid_stream_fails_everything():
         waiter = threading.Thread(target=lambda: box.setdefault("w", _catch(
             lambda: session.wait_for(UpdateKind.RESPONSE_DONE, timeout=10))))
         waiter.start()
-        assert wait_until(lambda: bool(session._conn.waiters))
+        assert wait_until(lambda: bool(session._delivery.waiters))
         session.start_response()
         got = []
         with pytest.raises(ConnectionLostError):

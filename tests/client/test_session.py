@@ -151,7 +151,7 @@ def test_observers_and_wait_for(server):
         result = {}
         t = threading.Thread(target=lambda: result.setdefault("u", session.wait_for("response.done", timeout=5)))
         t.start()
-        assert wait_until(lambda: bool(session._conn.waiters))
+        assert wait_until(lambda: bool(session._delivery.waiters))
         session.start_response()
         t.join(5)
         assert result["u"].kind is UpdateKind.RESPONSE_DONE
@@ -181,7 +181,7 @@ def test_wait_for_fails_when_connection_ends(server):
 
     t = threading.Thread(target=waiter)
     t.start()
-    assert wait_until(lambda: bool(session._conn.waiters))
+    assert wait_until(lambda: bool(session._delivery.waiters))
     session.close()
     t.join(5)
     assert isinstance(box["exc"], SessionClosedError)
@@ -337,9 +337,9 @@ def test_queue_off_and_queue_limit(server):
         session.add_observer(Obs())
         session.start_response()
         session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
-        assert len(session._queue) == 0 and UpdateKind.RESPONSE_DONE in seen
+        assert len(session._delivery.queue) == 0 and UpdateKind.RESPONSE_DONE in seen
     assert list(session.receive_updates()) == []
     with client_for(server.base_url, queue_limit=3).start_session() as session:
         session.start_response()
         session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
-        assert len(session._queue) == 3 and session._queue.dropped == 2  # session.created + 4 response events
+        assert len(session._delivery.queue) == 3 and session._delivery.queue.dropped == 2  # session.created + 4 response events
