@@ -8,39 +8,18 @@ after a user close, with the typed error otherwise).
 """
 import logging
 import threading
-from logging import DEBUG
 from typing import Any, Callable, Optional, Sequence
 
-from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, MessageDecodeError,
-                     RealtimeConnectionError, RequestRefusedError, SessionClosedError)
-from ..protocol import parse_update
-from ..protocol.updates import ErrorUpdate
-from .transport import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Transport, TransportTimeout, parse_close
+from ..errors import SessionClosedError
 from .audio_jobs import AudioJob
 from .delivery import Delivery, clone_error
+from .reader import Reader, close_error
+from .transport import Transport
 from .writer import Writer
 
-__all__ = ["Connection", "close_error"]
+__all__ = ["Connection"]
 
 log = logging.getLogger("realtime_sync.session")
-
-
-def close_error(code: Optional[int], reason: str,
-                last_error: Optional[ErrorUpdate]) -> RealtimeConnectionError:
-    """The exception for a close the server started (the error event just before it names the cause)."""
-    err_code = last_error.code if last_error is not None else None
-    if not err_code and reason and "." in reason:
-        err_code = reason.rpartition(".")[2]
-    if code == 3000:
-        return AuthenticationError(f"authentication failed: the server closed the connection with 3000 "
-                                   f"({err_code or reason or 'no reason'})", code=err_code, close_code=code,
-                                   close_reason=reason)
-    if code == 4000:
-        return RequestRefusedError(code, reason, error_code=err_code,
-                                   message=f"request refused by the server (close 4000, {err_code or reason!r})")
-    if code in (1006, None):
-        return ConnectionLostError(code, reason, f"connection lost (code {code})")
-    return ConnectionClosedError(code, reason, f"the server closed the connection (code {code}, reason {reason!r})")
 
 
 class Connection:
@@ -52,23 +31,22 @@ class Connection:
                  name: str = "realtime") -> None:
         self.transport = transport
         self.delivery = delivery
-        self._recv_hooks = recv_hooks
         self._scrub = scrub
         self._close_timeout = close_timeout
-        self.reader_done = threading.Event()
+        self.reader = Reader(transport, delivery.deliver, recv_hooks=recv_hooks, on_close=self._on_peer_close,
+                             on_failure=self._end, name=name)
+        self.reader_done = self.reader.done
         self.writer = Writer(transport, send_hooks=send_hooks, on_failure=self._end, ping_interval=ping_interval,
                              close_timeout=close_timeout, reader_done=self.reader_done, name=name)
-        self._reader = threading.Thread(target=self._read_loop, name=f"{name}-reader", daemon=True)
+        self.reader.on_ping = self.writer.pong
         self._lock = threading.Lock()
         self._closing = False
         self._finished = threading.Event()
         self.error: Optional[BaseException] = None
-        self.last_error: Optional[ErrorUpdate] = None
-        self.messages_received = 0
 
     def start(self) -> None:
         self.writer.start()
-        self._reader.start()
+        self.reader.start()
 
     @property
     def finished(self) -> bool:
@@ -104,70 +82,13 @@ class Connection:
         self.check_open()
         return self.writer.cancel_audio()
 
-    # -- the reader thread ----------------------------------------------------------------------------------------
-    def _read_loop(self) -> None:
-        recv = self.transport.recv
-        hooks = self._recv_hooks
-        sink = self.delivery.deliver
-        parse = parse_update
-        err_type = ErrorUpdate
-        debug = log.isEnabledFor
-        n = 0
-        try:
-            while True:
-                op, data = recv()
-                if op == OP_TEXT:
-                    n += 1
-                    if hooks:
-                        self._run_hooks(data)
-                    try:
-                        update = parse(data)
-                    except MessageDecodeError as exc:
-                        log.warning("dropped an undecodable server message (%d bytes): %s", len(data), exc.reason)
-                        continue
-                    if type(update) is err_type:
-                        self.last_error = update  # type: ignore[assignment]
-                    if debug(DEBUG):
-                        log.debug("received %s (%d bytes)", update.type, len(data))
-                    sink(update)
-                elif op == OP_PING:
-                    self.writer.pong(data)
-                elif op == OP_PONG:
-                    continue
-                elif op == OP_CLOSE:
-                    self.messages_received = n
-                    self._on_peer_close(*parse_close(data))
-                    return
-                else:
-                    log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", len(data))
-        except TransportTimeout:
-            self._end(ConnectionLostError(None, "dead peer", "connection lost: nothing received from the server "
-                                          "within the dead-peer timeout"))
-        except ConnectionClosedError as exc:
-            self._end(exc)
-        except Exception as exc:  # a bug (ours or in a sink): never die silently
-            log.exception("reader thread failed")
-            self._end(ConnectionLostError(1006, "reader failed", f"connection ended: reader failed "
-                                          f"({type(exc).__name__})"))
-        finally:
-            self.messages_received = n
-            self.reader_done.set()
-
-    def _run_hooks(self, data: bytes) -> None:
-        text = data.decode("utf-8", "replace")
-        for hook in tuple(self._recv_hooks):
-            try:
-                hook(text)
-            except Exception:
-                log.exception("on_receiving_command hook raised (ignored)")
-
     def _on_peer_close(self, code: Optional[int], reason: str) -> None:
         if self._closing:  # the reply to our close
             log.debug("close handshake complete (code %s)", code)
             self.reader_done.set()
             self._finish(None)
             return
-        err = close_error(code, self._scrub(reason), self.last_error)
+        err = close_error(code, self._scrub(reason), self.reader.last_error)
         log.info("server closed the connection: code %s (%s)", code, type(err).__name__)
         echo = code if code is not None and 1000 <= code <= 4999 and code not in (1005, 1006, 1015) else 1000
         self.reader_done.set()
@@ -206,17 +127,17 @@ class Connection:
         if start:
             self.writer.close(1000, "", drain=True, error=SessionClosedError())
         current = threading.current_thread()
-        if current is self._reader or current is self.writer.thread:
+        if current is self.reader.thread or current is self.writer.thread:
             return
-        if self._reader.is_alive():
-            self._reader.join(bound + 0.5)
-        if self._reader.is_alive():
+        if self.reader.thread.is_alive():
+            self.reader.thread.join(bound + 0.5)
+        if self.reader.thread.is_alive():
             self.transport.abort()
-            self._reader.join(1.0)
+            self.reader.thread.join(1.0)
         self._finish(None)
         if self.writer.thread.is_alive():
             self.writer.thread.join(1.0)
-        if self._reader.is_alive() or self.writer.thread.is_alive():
+        if self.reader.thread.is_alive() or self.writer.thread.is_alive():
             log.warning("session threads still running after close (stuck in a user hook?)")
 
     def wait_finished(self, timeout: Optional[float]) -> bool:
