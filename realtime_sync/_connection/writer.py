@@ -14,6 +14,7 @@ from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
 
 from ..errors import RealtimeError
 from ..protocol import encode_audio_append
+from .audio_jobs import AudioJob
 from .transport import Transport
 from .delivery import clone_error
 
@@ -48,7 +49,7 @@ class Writer:
         self._cond = threading.Condition(threading.Lock())
         self._pongs: Deque[bytes] = deque()
         self._cmds: Deque[_Cmd] = deque()
-        self._jobs: Deque[Any] = deque()
+        self._jobs: Deque[AudioJob] = deque()
         self._job_seq = 0
         self._close: Optional[Tuple[int, str, bool]] = None  # (code, reason, drain)
         self._dead: Optional[BaseException] = None
@@ -77,7 +78,7 @@ class Writer:
             self._cmds.append(_Cmd(text, type_, self._job_seq if after_audio else None))
             self._cond.notify()
 
-    def add_audio(self, job: Any) -> None:
+    def add_audio(self, job: AudioJob) -> None:
         with self._cond:
             self._check()
             self._job_seq += 1
@@ -136,7 +137,7 @@ class Writer:
             while True:
                 pongs: List[bytes] = []
                 cmds: List[_Cmd] = []
-                job = None
+                job: Optional[AudioJob] = None
                 closing = None
                 with self._cond:
                     while True:
@@ -221,7 +222,7 @@ class Writer:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("sent %s (%d bytes)", type_ or "message", len(text))
 
-    def _step_audio(self, t: Transport, job: Any) -> None:
+    def _step_audio(self, t: Transport, job: AudioJob) -> None:
         if job.finished_or_cancelled():
             self._pop_job(job)
             job.finish()
@@ -241,7 +242,7 @@ class Writer:
         self._send_text(t, text, "input_audio_buffer.append")
         job.sent(len(chunk))
 
-    def _pop_job(self, job: Any) -> None:
+    def _pop_job(self, job: AudioJob) -> None:
         with self._cond:
             if self._jobs and self._jobs[0] is job:
                 self._jobs.popleft()
