@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from .protocol.audio_formats import bytes_for_ms
 from .protocol.kinds import UpdateKind
 from .protocol.models import ConversationItem
+from .protocol.updates import ConversationUpdate
 
 __all__ = ["MirrorItem", "ConversationMirror"]
 
@@ -89,15 +91,17 @@ class ConversationMirror:
     """The conversation as a thread-safe, bounded, ordered list of :class:`MirrorItem` (a session observer).
 
     ``handle_update`` runs on the session's reader thread and only updates dicts; every accessor returns copies.
-    ``bytes_per_ms`` converts received audio to milliseconds (48 for 24 kHz PCM16, 8 for G.711).
+    A truncation keeps the kept audio up to ``audio_end_ms`` in the session's output format (from
+    ``session.created``/``session.updated``; PCM16 until known); ``bytes_per_ms`` overrides that rate.
     """
 
     def __init__(self, max_items: int = 500, keep_audio: bool = False, max_audio_bytes: int = 16 * 1024 * 1024,
-                 bytes_per_ms: int = 48, max_pending: int = 64) -> None:
+                 bytes_per_ms: Optional[int] = None, max_pending: int = 64) -> None:
         self.max_items = max(1, max_items)
         self.keep_audio = keep_audio
         self.max_audio_bytes = max_audio_bytes
         self.bytes_per_ms = bytes_per_ms
+        self._output_format: Optional[str] = None  # the session's output audio format, once known
         self._max_pending = max(1, max_pending)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -109,7 +113,7 @@ class ConversationMirror:
         self.dropped_items = 0  #: items dropped to stay within ``max_items``
 
     # -- observer -----------------------------------------------------------------------------------------------
-    def handle_update(self, update: Any) -> None:
+    def handle_update(self, update: ConversationUpdate) -> None:
         handler = self._HANDLERS.get(update.kind)
         if handler is None:  # most updates (rate limits, session, speech events...) touch nothing here
             return
@@ -193,6 +197,10 @@ class ConversationMirror:
     def _on_deleted(self, update: Any) -> None:
         self._remove(update.item_id or "")
 
+    def _on_session(self, update: Any) -> None:
+        if update.session is not None and update.session.output_audio_format:
+            self._output_format = update.session.output_audio_format
+
     _HANDLERS = {
         UpdateKind.ITEM_ADDED: _on_item_added, UpdateKind.ITEM_CREATED: _on_item_added,
         UpdateKind.ITEM_DONE: _on_item_done, UpdateKind.ITEM_RETRIEVED: _on_item_retrieved,
@@ -205,6 +213,7 @@ class ConversationMirror:
         UpdateKind.INPUT_TRANSCRIPTION_COMPLETED: _on_transcription_completed,
         UpdateKind.INPUT_TRANSCRIPTION_FAILED: _on_transcription_failed,
         UpdateKind.ITEM_TRUNCATED: _on_truncated, UpdateKind.ITEM_DELETED: _on_deleted,
+        UpdateKind.SESSION_CREATED: _on_session, UpdateKind.SESSION_UPDATED: _on_session,
     }
 
     # -- internals (lock held) ----------------------------------------------------------------------------------
@@ -288,7 +297,8 @@ class ConversationMirror:
         item.audio_end_ms = audio_end_ms
         buf = self._audio.get(item.id)
         if buf is not None and audio_end_ms is not None:
-            keep = max(0, audio_end_ms) * self.bytes_per_ms
+            end_ms = max(0, audio_end_ms)
+            keep = end_ms * self.bytes_per_ms if self.bytes_per_ms else bytes_for_ms(self._output_format, end_ms)
             if keep < len(buf):
                 self._audio_total -= len(buf) - keep
                 del buf[keep:]

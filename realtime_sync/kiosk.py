@@ -29,23 +29,41 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from .errors import ProtocolError, RealtimeError, RealtimeTimeoutError
 from .audio.file_source import FileMicrophone  # noqa: F401 - re-exported
+from .observers import SendHandle, SessionLike
 from .playback import INTERRUPTED, LISTENING, USER_SPEAKING, AudioPlayer, InterruptResult
+from .protocol.audio_formats import bytes_per_second, normalize_format
 
-__all__ = ["KioskAudio", "FileMicrophone", "ECHO_POLICIES"]  # FileMicrophone: re-exported from realtime_sync.audio
+__all__ = ["KioskAudio", "KioskSession", "FileMicrophone", "ECHO_POLICIES"]  # FileMicrophone: from .audio
 
 log = logging.getLogger("realtime_sync.kiosk")
 
 ECHO_POLICIES = ("half_duplex", "full_duplex", "raised_threshold_while_playing")
 
 
+class KioskSession(SessionLike, Protocol):
+    """The session as the kiosk uses it: a :class:`~realtime_sync.observers.SessionLike` that also plays the
+    model's audio (:class:`~realtime_sync.session.RealtimeSession` is one)."""
+
+    @property
+    def player(self) -> Optional[AudioPlayer]: ...
+
+    def play_audio(self, sink: Any, *, barge_in: bool = True, flush_timeout: float = 1.0,
+                   on_interrupt: Optional[Callable[[InterruptResult], None]] = None) -> AudioPlayer: ...
+
+    def interrupt(self, *, cancel: Optional[bool] = None, wait: bool = True,
+                  timeout: Optional[float] = None) -> Optional[InterruptResult]: ...
+
+    def stop_playing_audio(self) -> None: ...
+
+
 class KioskAudio:
     """Microphone + speaker + session (see the module docstring).
 
-    :param session: a started :class:`~realtime_sync.session.RealtimeSession`.
+    :param session: a started :class:`~realtime_sync.session.RealtimeSession` (any :class:`KioskSession`).
     :param microphone: a :class:`~realtime_sync.audio.Microphone` (or any iterable of wire chunks with ``read`` and
         ``close``); None opens ``input_device``.
     :param speaker: a :class:`~realtime_sync.audio.Speaker` or another sink; None opens ``output_device``.
@@ -64,7 +82,7 @@ class KioskAudio:
     :param close_given: :meth:`stop` also closes the microphone and speaker passed in (else only those it opened).
     """
 
-    def __init__(self, session: Any, microphone: Any = None, speaker: Any = None, *, input_device: Any = None,
+    def __init__(self, session: KioskSession, microphone: Any = None, speaker: Any = None, *, input_device: Any = None,
                  output_device: Any = None, echo_policy: str = "half_duplex", tail_ms: float = 300.0,
                  barge_in: bool = True, push_to_talk: bool = False,
                  on_state: Optional[Callable[[str], None]] = None, chunk_ms: int = 100, poll_interval: float = 0.05,
@@ -94,14 +112,14 @@ class KioskAudio:
         self.talk_turns = 0  #: push-to-talk turns committed
         self._own_mic = microphone is None or close_given
         self._own_speaker = speaker is None or close_given
-        self._send_handle: Any = None
+        self._send_handle: Optional[SendHandle] = None
         self._stop = threading.Event()
         self._threads: list = []
         self._lock = threading.Lock()
         self._talking = False
         self._talk_queue: "Optional[queue.Queue[bytes]]" = None
         self._talk_stop = threading.Event()
-        self._talk_handle: Any = None
+        self._talk_handle: Optional[SendHandle] = None
         self._started = False
         self._base_vad: Optional[dict] = None
         self._raised = False
@@ -113,12 +131,12 @@ class KioskAudio:
             return self
         from .audio import EchoGuard, Microphone, Speaker  # the audio extra
 
-        info = getattr(self.session, "session_info", None)
+        info = self.session.session_info
         if self.push_to_talk and (info is None or info.turn_detection is not None):
             raise ProtocolError("push_to_talk needs turn detection off (TurnDetection.disabled()); under server "
                                 "VAD the server commits the audio itself")
-        in_fmt = (info.input_audio_format if info is not None else None) or "pcm16"
-        out_fmt = (info.output_audio_format if info is not None else None) or "pcm16"
+        in_fmt = normalize_format(info.input_audio_format if info is not None else None)
+        out_fmt = normalize_format(info.output_audio_format if info is not None else None)
         try:
             if self.speaker is None:
                 self.speaker = Speaker(self.output_device, wire_format=out_fmt, quiet=self.quiet)
@@ -166,7 +184,7 @@ class KioskAudio:
                 t.join(max(0.1, deadline - time.monotonic()))
         self._threads = []
         if self.player is not None:
-            if getattr(self.session, "player", None) is self.player:
+            if self.session.player is self.player:
                 self.session.stop_playing_audio()
             else:
                 self.player.close(timeout=max(0.1, deadline - time.monotonic()))
@@ -242,9 +260,8 @@ class KioskAudio:
             return False
         if not handle.wait(timeout):
             handle.cancel()
-        info = getattr(self.session, "session_info", None)
-        bps = 8000 if info is not None and str(info.input_audio_format).startswith("g711") else 48000
-        sent_ms = handle.bytes_sent * 1000 // bps
+        info = self.session.session_info
+        sent_ms = handle.bytes_sent * 1000 // bytes_per_second(info.input_audio_format if info is not None else None)
         if sent_ms < self.min_talk_ms:
             log.info("push-to-talk: %d ms is too short to commit; cleared", sent_ms)
             self.session.clear_audio()

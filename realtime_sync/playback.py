@@ -27,6 +27,7 @@ small worker thread, never on the reader thread. Until it has read the clock, au
 (deferred), so the truncate arithmetic always refers to the interrupted item.
 """
 import collections
+import functools
 import logging
 import queue
 import threading
@@ -35,9 +36,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
 from .errors import RealtimeError
-from .protocol.models import audio_format_name
-from .protocol.updates import (ErrorUpdate, InputSpeechStartedUpdate, InputSpeechStoppedUpdate, ItemTruncatedUpdate,
-                               OutputAudioDeltaUpdate, ResponseCreatedUpdate, ResponseDoneUpdate)
+from .observers import SessionLike
+from .protocol.audio_formats import PCM16, PCM16_RATE, normalize_format
+from .protocol.models import SessionInfo
+from .protocol.updates import (ConversationUpdate, ErrorUpdate, InputSpeechStartedUpdate, InputSpeechStoppedUpdate,
+                               ItemTruncatedUpdate, OutputAudioDeltaUpdate, ResponseCreatedUpdate,
+                               ResponseDoneUpdate)
 
 __all__ = ["AudioPlayer", "InterruptResult", "server_cancels_on_speech", "LISTENING", "USER_SPEAKING", "THINKING",
            "ASSISTANT_SPEAKING", "INTERRUPTED", "STATES"]
@@ -77,18 +81,22 @@ class InterruptResult:
         return self.truncated_at_ms is not None
 
 
-def server_cancels_on_speech(session_info: Any) -> bool:
+def server_cancels_on_speech(session_info: Optional[SessionInfo]) -> bool:
     """True when the server cancels the active response by itself at ``speech_started``: server or semantic VAD
     with ``interrupt_response`` true or unset (the service's default; also assumed when the session is unknown)."""
     if session_info is None:
         return True
-    td = getattr(session_info, "turn_detection", None)
+    td = session_info.turn_detection
     if not td:
         return False  # no turn detection: the server never detects speech
     if td.get("type") not in (None, "server_vad", "semantic_vad"):
         return False
     value = td.get("interrupt_response")
     return True if value is None else bool(value)
+
+
+def _transcode(decode: Callable[[bytes], bytes], encode: Callable[[bytes], bytes], data: bytes) -> bytes:
+    return encode(decode(data))
 
 
 class _Task:
@@ -106,8 +114,8 @@ class _Task:
 class AudioPlayer:
     """Plays a session's output audio into ``sink`` and handles interruptions (see the module docstring).
 
-    :param session: a :class:`~realtime_sync.session.RealtimeSession` (anything with ``add_observer``,
-        ``truncate_item``, ``cancel_response`` and ``session_info``).
+    :param session: the :class:`~realtime_sync.observers.SessionLike` whose audio it plays (a
+        :class:`~realtime_sync.session.RealtimeSession`); it sends ``truncate_item`` and ``cancel_response``.
     :param sink: where audio goes: a Speaker, a file sink or a NullSink.
     :param barge_in: interrupt automatically on ``input_audio_buffer.speech_started``.
     :param flush_timeout: bound of the wait for the sink's current block when flushing.
@@ -116,7 +124,7 @@ class AudioPlayer:
     :param remember: how many interrupted item and response ids (and own event ids) are kept to drop late audio.
     """
 
-    def __init__(self, session: Any, sink: Any, *, barge_in: bool = True, flush_timeout: float = 1.0,
+    def __init__(self, session: SessionLike, sink: Any, *, barge_in: bool = True, flush_timeout: float = 1.0,
                  on_interrupt: Optional[Callable[[InterruptResult], None]] = None, attach: bool = True,
                  remember: int = 32) -> None:
         self.session = session
@@ -233,7 +241,7 @@ class AudioPlayer:
         return bool(drain(max(0.0, deadline - time.monotonic())))
 
     # ------------------------------------------------------------------------------------- observer (reader thread)
-    def handle_update(self, u: Any) -> None:
+    def handle_update(self, u: ConversationUpdate) -> None:
         if type(u) is OutputAudioDeltaUpdate:
             self._on_delta(u)
         elif isinstance(u, ResponseCreatedUpdate):
@@ -251,7 +259,7 @@ class AudioPlayer:
         elif isinstance(u, InputSpeechStartedUpdate):
             self._user_speaking = True
             if self.barge_in and (self.response_active or self.is_playing):
-                server = server_cancels_on_speech(getattr(self.session, "session_info", None))
+                server = server_cancels_on_speech(self.session.session_info)
                 self._submit(self._begin(cancel=False if server else None, reason="speech_started",
                                          server_cancels=server))
         elif isinstance(u, InputSpeechStoppedUpdate):
@@ -303,22 +311,24 @@ class AudioPlayer:
         self.deltas_played += 1
 
     def _convert_fn(self) -> Optional[Callable[[bytes], bytes]]:
-        info = getattr(self.session, "session_info", None)
-        fmt = audio_format_name(getattr(info, "output_audio_format", None)) or "pcm16"
+        info = self.session.session_info
+        fmt = normalize_format(info.output_audio_format if info is not None else None)
         cached = self._converter
         if cached is not None and cached[0] == fmt:
             return cached[1]
-        sink_fmt = getattr(self.sink, "wire_format", "pcm16") or "pcm16"
+        sink_fmt = normalize_format(getattr(self.sink, "wire_format", None))
         fn: Optional[Callable[[bytes], bytes]] = None
         if fmt != sink_fmt:
             from .audio import g711  # the audio extra (numpy) is only needed when formats differ
 
-            if g711.normalize_format(fmt) != g711.normalize_format(sink_fmt):
-                if g711.normalize_format(sink_fmt) == g711.PCM16:
-                    fn = g711.WireDecoder(fmt, g711.PCM16_RATE).decode
-                else:
-                    fn = g711.WireEncoder(sink_fmt, g711.PCM16_RATE).encode
-                log.info("converting model audio from %s to the sink's %s", fmt, sink_fmt)
+            if sink_fmt == PCM16:
+                fn = g711.WireDecoder(fmt, PCM16_RATE).decode
+            elif fmt == PCM16:
+                fn = g711.WireEncoder(sink_fmt, PCM16_RATE).encode
+            else:  # one G.711 law to the other, through PCM16
+                fn = functools.partial(_transcode, g711.WireDecoder(fmt, PCM16_RATE).decode,
+                                       g711.WireEncoder(sink_fmt, PCM16_RATE).encode)
+            log.info("converting model audio from %s to the sink's %s", fmt, sink_fmt)
         self._converter = (fmt, fn)
         return fn
 

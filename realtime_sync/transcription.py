@@ -11,19 +11,21 @@ per committed segment (per VAD turn, or per manual commit)::
         print(transcribe_file(session, "meeting.wav", timeout=120).text)
 """
 import copy
+import functools
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set
 
-from ._connection.audio_jobs import bytes_per_second
+from .endpoints import Endpoint
 from .errors import ConnectionClosedError, RealtimeTimeoutError, ServerError
+from .observers import AudioSource, SessionLike
+from .protocol.audio_formats import silence_ms
 from .protocol.commands import InputAudioCommitCommand
-from .protocol.kinds import Dialect
 from .protocol.transcription import TranscriptionOptions
-from .protocol.updates import (ErrorUpdate, InputAudioCommittedUpdate, InputSpeechStartedUpdate,
+from .protocol.updates import (ConversationUpdate, ErrorUpdate, InputAudioCommittedUpdate, InputSpeechStartedUpdate,
                                InputSpeechStoppedUpdate, InputTranscriptionCompletedUpdate,
                                InputTranscriptionDeltaUpdate, InputTranscriptionFailedUpdate, SessionUpdatedUpdate)
 from .usage import TranscriptionUsage
@@ -34,7 +36,7 @@ __all__ = ["TranscriptionOptions", "TranscriptSegment", "TranscriptionResult", "
 log = logging.getLogger("realtime_sync.transcription")
 
 
-def transcription_endpoint(endpoint: Any) -> Any:
+def transcription_endpoint(endpoint: Endpoint) -> Endpoint:
     """The endpoint of transcription-only sessions: ``endpoint.with_intent("transcription")`` (OpenAI URLs get
     ``?intent=transcription`` without ``model``; Azure URLs keep their deployment). ``RealtimeClient.start_session(
     intent="transcription")`` does this for you."""
@@ -45,18 +47,17 @@ class _ConfigWaiter:
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
         self.done = threading.Event()
-        self.update: Any = None
+        self.update: Optional[ConversationUpdate] = None
         self.error: Optional[BaseException] = None
 
-    def handle_update(self, u: Any) -> None:
+    def handle_update(self, u: ConversationUpdate) -> None:
         if self.done.is_set():
             return
         if isinstance(u, SessionUpdatedUpdate):
             self.update = u
             self.done.set()
         elif isinstance(u, ErrorUpdate) and u.client_event_id == self.event_id:
-            self.error = ServerError(u.message or "session update refused", type=u.error_type, code=u.code,
-                                     param=u.param, event_id=self.event_id, update=u)
+            self.error = ServerError.from_update(u)
             self.done.set()
 
     def handle_connection_closed(self, error: Optional[BaseException]) -> None:
@@ -66,8 +67,8 @@ class _ConfigWaiter:
             self.done.set()
 
 
-def configure_transcription(session: Any, options: TranscriptionOptions, timeout: float = 30.0, *,
-                            realtime_session: bool = False) -> Any:
+def configure_transcription(session: SessionLike, options: TranscriptionOptions, timeout: float = 30.0, *,
+                            realtime_session: bool = False) -> Optional[ConversationUpdate]:
     """Send the transcription configuration for the session's dialect and wait for ``session.updated``
     (``transcription_session.updated`` in beta); returns that update. Raises ServerError if refused.
 
@@ -76,9 +77,8 @@ def configure_transcription(session: Any, options: TranscriptionOptions, timeout
     without transcription sessions; the session then still has a model that could answer a ``response.create``."""
     if realtime_session:
         return session.configure_session(options.to_session_options(), wait=True, timeout=timeout)
-    dialect = Dialect.coerce(getattr(session, "dialect", Dialect.GA))
-    new_id = getattr(session, "new_event_id", None)
-    event_id = new_id() if callable(new_id) else f"rs_transcription_{id(options)}"
+    dialect = session.dialect
+    event_id = session.new_event_id()
     command = options.to_command(dialect, event_id=event_id)
     waiter = _ConfigWaiter(event_id)
     session.add_observer(waiter)
@@ -150,7 +150,7 @@ class Transcriber:
             seg.previous_item_id = previous_item_id
         return seg
 
-    def handle_update(self, u: Any) -> None:
+    def handle_update(self, u: ConversationUpdate) -> None:
         callback: Optional[Callable[[], Any]] = None
         with self._cond:
             if isinstance(u, InputAudioCommittedUpdate) and u.item_id:
@@ -164,24 +164,20 @@ class Transcriber:
                 if seg.status == "in_progress":
                     seg.text += u.delta or ""
                 if self.on_delta is not None:
-                    fn, args = self.on_delta, (u.item_id, u.delta or "")
-                    callback = lambda: fn(*args)  # noqa: E731
+                    callback = functools.partial(self.on_delta, u.item_id, u.delta or "")
             elif isinstance(u, InputTranscriptionCompletedUpdate) and u.item_id:
                 seg = self._segment(u.item_id)
                 seg.text, seg.status, seg.logprobs = u.transcript or "", "completed", u.logprobs
                 self.usage.add_usage(u.usage)
                 if self.on_segment is not None:
-                    fn1, seg1 = self.on_segment, seg
-                    callback = lambda: fn1(seg1)  # noqa: E731
+                    callback = functools.partial(self.on_segment, seg)
             elif isinstance(u, InputTranscriptionFailedUpdate) and u.item_id:
                 seg = self._segment(u.item_id)
                 seg.status, seg.error = "failed", (u.error.message if u.error else None) or "transcription failed"
                 if self.on_segment is not None:
-                    fn2, seg2 = self.on_segment, seg
-                    callback = lambda: fn2(seg2)  # noqa: E731
+                    callback = functools.partial(self.on_segment, seg)
             elif isinstance(u, ErrorUpdate):
-                self.errors.append(ServerError(u.message or "server error", type=u.error_type, code=u.code,
-                                               param=u.param, event_id=u.client_event_id, update=u))
+                self.errors.append(ServerError.from_update(u))
                 del self.errors[:-16]
             else:
                 return
@@ -246,7 +242,7 @@ class Transcriber:
                 self._cond.wait(min(left, settle - quiet_for if not busy else left))
 
 
-def transcribe_file(session: Any, source: Any, timeout: float = 120.0, *,
+def transcribe_file(session: SessionLike, source: AudioSource, timeout: float = 120.0, *,
                     options: Optional[TranscriptionOptions] = None, settle: float = 0.5,
                     vad_tail_ms: int = 1000, realtime_session: bool = False) -> TranscriptionResult:
     """Transcribe audio (a WAV/raw PCM path, bytes, a file object) on a transcription session.
@@ -264,7 +260,7 @@ def transcribe_file(session: Any, source: Any, timeout: float = 120.0, *,
     if options is not None:
         configure_transcription(session, options, timeout=max(0.1, deadline - time.monotonic()),
                                 realtime_session=realtime_session)
-    info = getattr(session, "session_info", None)
+    info = session.session_info
     vad = not (info is not None and info.turn_detection is None)
     transcriber = Transcriber()
     session.add_observer(transcriber)
@@ -281,10 +277,7 @@ def transcribe_file(session: Any, source: Any, timeout: float = 120.0, *,
             if transcriber.wait_for(item_id, max(0.0, deadline - time.monotonic())) is None:
                 raise RealtimeTimeoutError("transcribe_file: no transcript in time")
         else:
-            fmt = info.input_audio_format if info is not None else None
-            bps, width = bytes_per_second(fmt)
-            silence = (b"\xff" if fmt == "g711_ulaw" else b"\xd5" if fmt == "g711_alaw" else b"\x00") * \
-                (bps * vad_tail_ms // 1000 // width * width)
+            silence = silence_ms(info.input_audio_format if info is not None else None, vad_tail_ms)
             if silence:
                 session.send_audio(silence).wait(max(0.0, deadline - time.monotonic()))
             if not transcriber.wait_idle(max(0.0, deadline - time.monotonic()), settle=settle):
@@ -294,7 +287,7 @@ def transcribe_file(session: Any, source: Any, timeout: float = 120.0, *,
         session.remove_observer(transcriber)
 
 
-def _wait_committed(transcriber: Transcriber, before: Any, commit_id: str, deadline: float) -> str:
+def _wait_committed(transcriber: Transcriber, before: Set[str], commit_id: str, deadline: float) -> str:
     """The item id of our commit (the newest segment not in ``before``), or the ServerError refusing it."""
     with transcriber._cond:
         while True:

@@ -1,58 +1,289 @@
 """Blocking turns: :func:`ask` sends text or audio and returns the whole reply as a :class:`TurnResult`;
 :func:`push_to_talk` is a kiosk-button context manager for sessions with turn detection off.
 
-Both watch the session through an observer, so a ``receive_updates()`` loop elsewhere still sees every update.
-A turn lasts until the final ``response.done``: when a :class:`~realtime_sync.tools.ToolDispatcher` answers the
-response's function calls and continues it, the turn waits for the continuation too (tool-only turns complete
-without audio). ``response.done`` with status ``failed`` and ``error`` events about the turn's own commands raise
-:class:`~realtime_sync.errors.ServerError`; the whole turn is bounded by ``timeout``::
+Both watch the session through an observer (a :class:`TurnCollector`), so a ``receive_updates()`` loop elsewhere
+still sees every update. A turn lasts until the final ``response.done``: when a
+:class:`~realtime_sync.tools.ToolDispatcher` answers the response's function calls and continues it, the turn waits
+for the continuation too (tool-only turns complete without audio). ``response.done`` with status ``failed`` and
+``error`` events about the turn's own commands raise :class:`~realtime_sync.errors.ServerError`; the whole turn is
+bounded by ``timeout``::
 
     result = ask(session, "What's the weather in Paris?", timeout=30)
     print(result.text or result.transcript, result.usage.total_tokens)
 """
+import dataclasses
 import itertools
 import logging
 import os
+import threading
 import time
-from typing import Any, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set
 
-from ._turn import TURN_KEY, TurnCollector, TurnResult
-from ._connection.audio_jobs import bytes_per_second
-from .errors import ProtocolError, RealtimeTimeoutError
-from .protocol.commands import InputAudioClearCommand, InputAudioCommitCommand, ItemCreateCommand
-from .protocol.models import ConversationItem
+from .errors import ConnectionClosedError, ProtocolError, RealtimeTimeoutError, ServerError
+from .observers import SendHandle, SessionLike
+from .protocol.audio_formats import bytes_per_second, silence_ms
+from .protocol.commands import (Command, InputAudioClearCommand, InputAudioCommitCommand, ItemCreateCommand,
+                                ResponseCreateCommand)
+from .protocol.models import ConversationItem, Response
 from .protocol.options import ResponseOptions
-from .tools import ToolDispatcher
+from .protocol.updates import (ConversationUpdate, ErrorUpdate, InputAudioCommittedUpdate,
+                               InputTranscriptionCompletedUpdate, ItemAddedUpdate, ItemCreatedUpdate,
+                               OutputAudioDeltaUpdate, OutputAudioTranscriptDeltaUpdate, OutputTextDeltaUpdate,
+                               ResponseCreatedUpdate, ResponseDoneUpdate)
+from .tools import CONTINUATION_KEY, ToolCall, ToolDispatcher
+from .usage import UsageTotals
 
 __all__ = ["TurnResult", "ask", "push_to_talk", "PushToTalk", "TURN_KEY"]
 
 log = logging.getLogger("realtime_sync.turns")
 
+#: ``response.create`` metadata key carrying the turn id (servers that echo metadata get exact correlation).
+TURN_KEY = "realtime_sync_turn"
+
 _turn_ids = itertools.count(1)
-_SILENCE = {"g711_ulaw": b"\xff", "g711_alaw": b"\xd5"}
 
 
-def _find_dispatcher(session: Any) -> Optional[ToolDispatcher]:
-    """The dispatcher answering this session's calls: an attached active one, else the session's own."""
-    observers = getattr(session, "_observers", None) or getattr(session, "observers", None) or ()
-    dispatchers = [o for o in observers if isinstance(o, ToolDispatcher)]
-    for obs in dispatchers:
-        if obs.active:
-            return obs
-    builtin = getattr(session, "tool_dispatcher", None)
-    if isinstance(builtin, ToolDispatcher):
-        return builtin
-    return dispatchers[0] if dispatchers else None
+@dataclass
+class TurnResult:
+    """Everything one turn produced. ``text``/``transcript`` are the final response's; ``audio`` is all the output
+    audio of the turn (every response, in order); ``responses`` are the ``response.done`` objects."""
+
+    text: str = ""
+    transcript: str = ""
+    audio: bytes = b""
+    tool_calls: List[ToolCall] = field(default_factory=list)
+    usage: UsageTotals = field(default_factory=UsageTotals)
+    status: Optional[str] = None  #: the final response's status: completed / cancelled / incomplete
+    responses: List[Response] = field(default_factory=list)
+    items: List[ConversationItem] = field(default_factory=list)  #: output items of every response
+    user_item_id: Optional[str] = None
+    user_transcript: Optional[str] = None  #: the input transcription, if it arrived in time
+
+    @property
+    def output_text(self) -> str:
+        """The reply as text: the text, or the audio transcript."""
+        return self.text or self.transcript
+
+    @property
+    def all_text(self) -> str:
+        """The text or transcript of every assistant message of the turn (commentary before tools included)."""
+        return "\n".join(i.text for i in self.items if i.type == "message" and i.text)
+
+    def __str__(self) -> str:
+        return self.output_text
 
 
-def _turn_detection_off(session: Any) -> bool:
-    info = getattr(session, "session_info", None)
+class TurnCollector:
+    """Collects one turn (an observer; its ``handle_update`` runs on the reader thread and never blocks): follows
+    the turn's responses across tool continuations and builds its :class:`TurnResult`."""
+
+    def __init__(self, session: SessionLike, dispatcher: Optional[ToolDispatcher], marker: str,
+                 needs_commit: bool = False) -> None:
+        self.session = session
+        self.dispatcher = dispatcher
+        self.marker = marker
+        self.event_ids: Set[str] = set()
+        self.needs_commit = needs_commit  # VAD audio: only responses after our audio was committed count
+        self.committed = False
+        self.armed = False  # our response.create (or audio) went out
+        self.cond = threading.Condition()
+        self.current: Optional[str] = None
+        self.continuation_of: Optional[str] = None
+        self.texts: Dict[str, List[str]] = {}
+        self.transcripts: Dict[str, List[str]] = {}
+        self.audio = bytearray()
+        self.collect_audio = True
+        self.responses: List[Response] = []
+        self.finished = False
+        self.error: Optional[BaseException] = None
+        self.user_item_id: Optional[str] = None
+        self.transcripts_by_item: Dict[str, str] = {}
+
+    # -- observer -----------------------------------------------------------------------------------------------
+    def handle_update(self, u: ConversationUpdate) -> None:  # noqa: C901 - a dispatch on the update type
+        if isinstance(u, (OutputAudioDeltaUpdate, OutputTextDeltaUpdate, OutputAudioTranscriptDeltaUpdate)):
+            rid = u.response_id
+            if rid is None or rid != self.current:
+                return
+            if isinstance(u, OutputAudioDeltaUpdate):
+                if self.collect_audio:
+                    self.audio += u.audio
+            elif isinstance(u, OutputTextDeltaUpdate):
+                self.texts.setdefault(rid, []).append(u.delta or "")
+            else:
+                self.transcripts.setdefault(rid, []).append(u.delta or "")
+            return
+        with self.cond:
+            if self.finished and not isinstance(u, InputTranscriptionCompletedUpdate):
+                return
+            if isinstance(u, ResponseCreatedUpdate):
+                self._created(u.response)
+            elif isinstance(u, ResponseDoneUpdate):
+                self._done(u.response)
+            elif isinstance(u, InputAudioCommittedUpdate):
+                if self.armed and self.needs_commit and not self.committed:
+                    self.committed = True
+                    self.user_item_id = u.item_id
+            elif isinstance(u, (ItemAddedUpdate, ItemCreatedUpdate)):
+                item = u.item
+                if self.armed and self.user_item_id is None and item is not None and item.role == "user":
+                    self.user_item_id = item.id
+            elif isinstance(u, InputTranscriptionCompletedUpdate):
+                if u.item_id:
+                    self.transcripts_by_item[u.item_id] = u.transcript or ""
+                    if len(self.transcripts_by_item) > 64:
+                        self.transcripts_by_item.pop(next(iter(self.transcripts_by_item)))
+                    self.cond.notify_all()
+            elif isinstance(u, ErrorUpdate):
+                self._error(u)
+
+    def handle_connection_closed(self, error: Optional[BaseException]) -> None:
+        with self.cond:
+            if not self.finished:
+                self._fail(error or ConnectionClosedError(1000, "", "the session closed during the turn"))
+
+    def _created(self, response: Optional[Response]) -> None:
+        if response is None or not response.id or self.current is not None or not self.armed:
+            return
+        meta = response.metadata if isinstance(response.metadata, dict) else None
+        if self.continuation_of is not None:
+            mine = meta.get(CONTINUATION_KEY) == self.continuation_of if meta else True
+        elif meta and meta.get(TURN_KEY) is not None:
+            mine = meta.get(TURN_KEY) == self.marker
+        elif meta:
+            mine = False  # the server echoes metadata, and this response is someone else's
+        else:
+            mine = self.committed or not self.needs_commit
+        if mine:
+            self.current = response.id
+            self.continuation_of = None
+
+    def _done(self, response: Optional[Response]) -> None:
+        if response is None or response.id != self.current:
+            return
+        self.responses.append(response)
+        self.current = None
+        if response.status == "failed":
+            details = response.status_details
+            err = details.error if details is not None else None
+            self._fail(ServerError((err.message if err else None) or "the response failed",
+                                   type=err.type if err else (details.type if details else None),
+                                   code=err.code if err else (details.reason if details else None)))
+            return
+        if self.dispatcher is not None and self.dispatcher.expects_continuation(response):
+            self.continuation_of = response.id  # the dispatcher answers the calls, then continues
+            return
+        self.finished = True
+        self.cond.notify_all()
+
+    def _error(self, u: ErrorUpdate) -> None:
+        ref = u.client_event_id
+        if not ref:
+            return
+        if ref in self.event_ids or (self.dispatcher is not None and self.dispatcher.is_continuation_event(ref) and
+                                     u.code != "conversation_already_has_active_response"):  # that one is retried
+            self._fail(ServerError.from_update(u))
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        self.finished = True
+        self.cond.notify_all()
+
+    # -- caller side --------------------------------------------------------------------------------------------
+    def send(self, command: Command) -> None:
+        command.event_id = f"rs_turn_{self.marker}_{len(self.event_ids) + 1}"
+        with self.cond:
+            self.event_ids.add(command.event_id)
+        self.session.send_command(command)
+
+    def respond(self, options: Optional[ResponseOptions]) -> None:
+        opts = dataclasses.replace(options) if options is not None else ResponseOptions()
+        opts.metadata = dict(opts.metadata or {}, **{TURN_KEY: self.marker})
+        with self.cond:
+            self.armed = True
+        self.send(ResponseCreateCommand(response=opts))
+
+    def arm(self) -> None:
+        """Our input (text, committed or VAD audio) is about to go out: responses from now on may be the turn's."""
+        with self.cond:
+            self.armed = True
+
+    def wait(self, deadline: float, what: str) -> None:
+        with self.cond:
+            while not self.finished:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    state = f"response {self.current} still streaming" if self.current else \
+                        "waiting for the tool continuation" if self.continuation_of else "no response started"
+                    raise RealtimeTimeoutError(f"{what}: the turn did not finish in time ({state})")
+                self.cond.wait(left)
+            if self.error is not None:
+                raise self.error
+
+    def result(self) -> TurnResult:
+        with self.cond:
+            responses = list(self.responses)
+            last = responses[-1] if responses else None
+            usage = UsageTotals(responses=0)
+            items: List[ConversationItem] = []
+            calls: List[ToolCall] = []
+            for resp in responses:
+                usage.add(UsageTotals.from_usage(resp.usage))
+                items.extend(resp.output or ())
+                known = {c.call_id: c for c in self.dispatcher.calls(resp.id)} if self.dispatcher else {}
+                for item in resp.output or ():
+                    if item.type == "function_call" and item.call_id:
+                        calls.append(known.get(item.call_id) or ToolCall(
+                            item.call_id, item.name, item.arguments or "", item.id, resp.id, status="manual"))
+            rid = last.id if last is not None else None
+            text = "".join(self.texts.get(rid or "", ()))
+            transcript = "".join(self.transcripts.get(rid or "", ()))
+            if last is not None and not text and not transcript:  # deltas missed: read the final items
+                for item in last.output or ():
+                    for part in item.content or () if item.type == "message" else ():
+                        text += part.text or ""
+                        transcript += part.transcript or ""
+            user_tr = self.transcripts_by_item.get(self.user_item_id or "")
+            return TurnResult(text=text, transcript=transcript, audio=bytes(self.audio), tool_calls=calls,
+                              usage=usage, status=last.status if last else None, responses=responses, items=items,
+                              user_item_id=self.user_item_id, user_transcript=user_tr)
+
+    def wait_user_transcript(self, deadline: float) -> None:
+        with self.cond:
+            while self.user_item_id and self.user_item_id not in self.transcripts_by_item:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.cond.wait(left)
+
+
+# -- the session as turns read it ---------------------------------------------------------------------------------
+def _find_dispatcher(session: SessionLike) -> Optional[ToolDispatcher]:
+    """The dispatcher answering this session's calls: an active one among its observers (the session's own is
+    one of them), else the first."""
+    dispatchers = [o for o in session.observers if isinstance(o, ToolDispatcher)]
+    return next((d for d in dispatchers if d.active), dispatchers[0] if dispatchers else None)
+
+
+def _turn_detection_off(session: SessionLike) -> bool:
+    info = session.session_info
     return info is not None and info.turn_detection is None
 
 
-def _input_format(session: Any) -> Optional[str]:
-    info = getattr(session, "session_info", None)
+def _input_format(session: SessionLike) -> Optional[str]:
+    info = session.session_info
     return info.input_audio_format if info is not None else None
+
+
+def _vad_tail(session: SessionLike) -> int:
+    info = session.session_info
+    td = info.turn_detection if info is not None else None
+    if not isinstance(td, dict):
+        return 800
+    if td.get("type") == "semantic_vad":
+        return 1500
+    return int(td.get("silence_duration_ms") or 500) + 300
 
 
 def _is_audio(value: Any) -> bool:
@@ -61,9 +292,9 @@ def _is_audio(value: Any) -> bool:
     return not isinstance(value, (str, ConversationItem, dict)) and hasattr(value, "__iter__")
 
 
-def ask(session: Any, prompt: Any, timeout: float = 60.0, *, response_options: Optional[ResponseOptions] = None,
-        dispatcher: Optional[ToolDispatcher] = None, collect_audio: bool = True,
-        vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
+def ask(session: SessionLike, prompt: Any, timeout: float = 60.0, *,
+        response_options: Optional[ResponseOptions] = None, dispatcher: Optional[ToolDispatcher] = None,
+        collect_audio: bool = True, vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
     """Run one whole turn and return its :class:`TurnResult`; never blocks longer than ``timeout`` seconds.
 
     ``prompt``: ``str`` (a user text message; never a path), a :class:`ConversationItem`, or audio: ``bytes`` (PCM
@@ -71,7 +302,7 @@ def ask(session: Any, prompt: Any, timeout: float = 60.0, *, response_options: O
     byte chunks. Audio with turn detection off is sent, committed and answered with ``response.create``; with
     server VAD the server commits and responds, and ``vad_tail_ms`` of silence (default: the VAD's silence
     duration + 300 ms) is appended so the end of speech is detected. ``dispatcher`` defaults to the session's
-    tool dispatcher, if any. ``wait_for_transcript`` waits up to that long after the reply for the user's
+    active tool dispatcher, if any. ``wait_for_transcript`` waits up to that long after the reply for the user's
     input transcription (it may come later: read it from the conversation mirror then).
     Raises ServerError, RealtimeTimeoutError, or the connection's error.
     """
@@ -81,14 +312,13 @@ def ask(session: Any, prompt: Any, timeout: float = 60.0, *, response_options: O
     manual = audio and _turn_detection_off(session)
     turn = TurnCollector(session, dispatcher, f"t{next(_turn_ids)}", needs_commit=audio and not manual)
     turn.collect_audio = collect_audio
-    handles: List[Any] = []
+    handles: List[SendHandle] = []
     session.add_observer(turn)
     try:
         if not audio:
             item = prompt if isinstance(prompt, ConversationItem) else ConversationItem.from_wire(prompt) \
                 if isinstance(prompt, dict) else ConversationItem.user_message(str(prompt))
-            with turn.cond:
-                turn.armed = True
+            turn.arm()
             turn.send(ItemCreateCommand(item=item))
             turn.respond(response_options)
         elif manual:
@@ -96,20 +326,15 @@ def ask(session: Any, prompt: Any, timeout: float = 60.0, *, response_options: O
             if not handle.wait(max(0.0, deadline - time.monotonic())):
                 handle.cancel()
                 raise RealtimeTimeoutError("ask: the audio was not sent in time")
-            with turn.cond:
-                turn.armed = True
+            turn.arm()
             turn.send(InputAudioCommitCommand())
             turn.respond(response_options)
         else:
-            with turn.cond:
-                turn.armed = True
+            turn.arm()
             handles.append(session.send_audio(prompt))
             tail = vad_tail_ms if vad_tail_ms is not None else _vad_tail(session)
             if tail > 0:
-                fmt = _input_format(session)
-                bps, width = bytes_per_second(fmt)
-                handles.append(session.send_audio(_SILENCE.get(fmt or "", b"\x00") *
-                                                  (bps * tail // 1000 // width * width)))
+                handles.append(session.send_audio(silence_ms(_input_format(session), tail)))
         try:
             turn.wait(deadline, "ask")
         except BaseException:
@@ -126,21 +351,12 @@ def ask(session: Any, prompt: Any, timeout: float = 60.0, *, response_options: O
     return result
 
 
-def _vad_tail(session: Any) -> int:
-    info = getattr(session, "session_info", None)
-    td = info.turn_detection if info is not None else None
-    if not isinstance(td, dict):
-        return 800
-    if td.get("type") == "semantic_vad":
-        return 1500
-    return int(td.get("silence_duration_ms") or 500) + 300
-
-
 class PushToTalk:
     """Hold-to-talk for sessions with turn detection off (see :func:`push_to_talk`)."""
 
-    def __init__(self, session: Any, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
-                 dispatcher: Optional[ToolDispatcher] = None, min_ms: int = 100, send_timeout: float = 10.0) -> None:
+    def __init__(self, session: SessionLike, *, respond: bool = True,
+                 response_options: Optional[ResponseOptions] = None, dispatcher: Optional[ToolDispatcher] = None,
+                 min_ms: int = 100, send_timeout: float = 10.0) -> None:
         if not _turn_detection_off(session):
             raise ProtocolError("push_to_talk needs turn detection off (TurnDetection.disabled()): under server "
                                 "VAD the server commits the audio itself")
@@ -150,7 +366,7 @@ class PushToTalk:
         self.min_ms = min_ms
         self.send_timeout = send_timeout
         self.dispatcher = dispatcher if dispatcher is not None else _find_dispatcher(session)
-        self._handles: List[Any] = []
+        self._handles: List[SendHandle] = []
         self._turn = TurnCollector(session, self.dispatcher, f"p{next(_turn_ids)}")
         self.committed = False
         self.duration_ms = 0
@@ -160,7 +376,7 @@ class PushToTalk:
         self._turn.send(InputAudioClearCommand())
         return self
 
-    def send(self, source: Any) -> Any:
+    def send(self, source: Any) -> SendHandle:
         """Stream audio (bytes, a path, a file, an iterable such as a microphone) while the button is held."""
         handle = self.session.send_audio(source)
         self._handles.append(handle)
@@ -176,9 +392,8 @@ class PushToTalk:
         else:
             for handle in self._handles:
                 handle.cancel()
-        bps, _ = bytes_per_second(_input_format(self.session))
         sent = sum(h.bytes_sent for h in self._handles)
-        self.duration_ms = sent * 1000 // bps
+        self.duration_ms = sent * 1000 // bytes_per_second(_input_format(self.session))
         if exc_type is not None or self.duration_ms < self.min_ms:
             if exc_type is None:
                 log.info("push_to_talk: %d ms of audio is too short to commit (min %d ms); cleared",
@@ -191,8 +406,7 @@ class PushToTalk:
             self._turn.send(InputAudioCommitCommand())
             self.session.remove_observer(self._turn)
             return
-        with self._turn.cond:
-            self._turn.armed = True
+        self._turn.arm()
         self._turn.send(InputAudioCommitCommand())
         self._turn.respond(self.response_options)
 
@@ -208,7 +422,7 @@ class PushToTalk:
             self.session.remove_observer(self._turn)
 
 
-def push_to_talk(session: Any, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
+def push_to_talk(session: SessionLike, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
                  dispatcher: Optional[ToolDispatcher] = None, min_ms: int = 100,
                  send_timeout: float = 10.0) -> PushToTalk:
     """A context manager for a talk button (turn detection off): clears the input buffer on entry, streams what

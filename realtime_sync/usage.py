@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, List, Optional
 
 from .protocol.models import Usage
-from .protocol.updates import InputTranscriptionCompletedUpdate, ResponseDoneUpdate
+from .protocol.updates import ConversationUpdate, InputTranscriptionCompletedUpdate, ResponseDoneUpdate
 
 __all__ = ["UsageTotals", "ResponseUsage", "TranscriptionUsage", "Prices", "UsageTracker"]
 
@@ -180,7 +180,7 @@ class UsageTracker:
         self._history: Deque[ResponseUsage] = collections.deque(maxlen=max(1, max_responses))
 
     # -- observer -----------------------------------------------------------------------------------------------
-    def handle_update(self, update: Any) -> None:
+    def handle_update(self, update: ConversationUpdate) -> None:
         if isinstance(update, ResponseDoneUpdate):
             self.record(update)
         elif isinstance(update, InputTranscriptionCompletedUpdate):

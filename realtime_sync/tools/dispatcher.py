@@ -1,26 +1,5 @@
-"""Function tools: a registry, and a dispatcher that answers the model's function calls automatically.
-
-:class:`ToolDispatcher` is a session observer. When a ``function_call`` item completes it runs the tool on a
-bounded worker pool (never on the reader thread) with a timeout, sends the result as ``function_call_output``
-(an exception, a timeout, an unknown tool or invalid JSON arguments become a JSON ``{"error": ...}`` output and
-the session lives on) and, once every call of that response is answered *and* its ``response.done`` arrived,
-sends exactly one ``response.create`` to continue the turn::
-
-    def get_weather(city: str, unit: Literal["c", "f"] = "c") -> dict:
-        "Look up the weather for a city."
-        return {"city": city, "temperature": 21, "unit": unit}
-
-    tools = ToolRegistry([get_weather])
-    session.configure_session(SessionOptions(tools=tools.definitions()))
-    dispatcher = ToolDispatcher(session, tools).attach()
-
-Continuation rules: a response whose status is not ``completed`` (``cancelled`` by a barge-in, ``incomplete``,
-``failed``) gets its outputs but no automatic ``response.create`` (the user is speaking, or the turn failed); a
-response calling a tool registered without a function (a declared-only tool) is left to the user to answer and
-continue; while another response is active the ``response.create`` waits for it to finish. With no function
-tools registered, or ``auto_dispatch=False``, nothing is automatic: the updates are there to answer by hand
-(``ConversationItem.function_call_output`` + ``session.start_response()``).
-"""
+"""The tool dispatcher: answers the model's function calls with a registry's functions (see :mod:`realtime_sync.tools`
+for the rules). Import :class:`ToolDispatcher` from :mod:`realtime_sync.tools`."""
 import collections
 import dataclasses
 import itertools
@@ -28,19 +7,22 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Union
 
+from ..observers import SessionLike
 from ..protocol.commands import ItemCreateCommand, ResponseCreateCommand
 from ..protocol.models import ConversationItem, Response
 from ..protocol.options import FunctionTool, ResponseOptions
 from ..protocol.tool_schema import ToolArgumentsError, coerce_arguments
-from ..protocol.updates import (ErrorUpdate, FunctionCallArgumentsDoneUpdate, OutputItemAddedUpdate,
-                               OutputItemDoneUpdate, ResponseCreatedUpdate, ResponseDoneUpdate)
-from .registry import (PENDING as _PENDING, RUNNING as _RUNNING, DaemonPool, ToolCall, ToolRegistry,
-                            encode_tool_result, error_output as _error_output)
+from ..protocol.updates import (ConversationUpdate, ErrorUpdate, FunctionCallArgumentsDoneUpdate,
+                                OutputItemAddedUpdate, OutputItemDoneUpdate, ResponseCreatedUpdate,
+                                ResponseDoneUpdate)
+from .pool import DaemonPool
+from .registry import PENDING, RUNNING, ToolCall, ToolRegistry, encode_tool_result, error_output
 
-__all__ = ["ToolRegistry", "ToolCall", "ToolDispatcher", "encode_tool_result", "CONTINUATION_KEY"]
+__all__ = ["ToolDispatcher", "CONTINUATION_KEY"]
 
 log = logging.getLogger("realtime_sync.tools")
 
@@ -57,15 +39,15 @@ class _ResponseState:
 
 
 class ToolDispatcher:
-    """Answers function calls with the registry's functions (a session observer; see the module docstring).
+    """Answers function calls with the registry's functions (a session observer; see :mod:`realtime_sync.tools`).
 
-    ``session`` needs ``send_command(command)`` (thread-safe) and ``add_observer``/``remove_observer`` for
-    :meth:`attach`/:meth:`detach`. ``timeout`` (seconds, per call; a tool's own ``timeout`` wins) bounds how long
-    the conversation waits for a tool: a late tool thread may linger but its result is dropped. ``on_call`` is
-    called with each answered :class:`ToolCall` on a worker thread.
-    """
+    ``session`` is the :class:`~realtime_sync.observers.SessionLike` whose calls it answers (it sends with
+    ``send_command``; :meth:`attach`/:meth:`detach` add and remove it as an observer). ``timeout`` (seconds, per
+    call; a tool's own ``timeout`` wins) bounds how long the conversation waits for a tool: a late tool thread may
+    linger but its result is dropped. ``on_call`` is called with each answered :class:`ToolCall` on a worker
+    thread. :meth:`wait_idle` tells when it has settled (nothing left to run or send)."""
 
-    def __init__(self, session: Any, tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
+    def __init__(self, session: SessionLike, tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
                  max_workers: int = 4, timeout: float = 30.0, auto_dispatch: bool = True,
                  auto_continue: bool = True, response_options: Optional[ResponseOptions] = None,
                  on_call: Optional[Callable[[ToolCall], Any]] = None, max_tracked: int = 256) -> None:
@@ -89,20 +71,22 @@ class ToolDispatcher:
         self._sent: "collections.OrderedDict[str, str]" = collections.OrderedDict()  # event_id -> response id
         self._seq = itertools.count(1)
         self._inflight = 0  # calls scheduled whose answer (and continuation decision) is not finished
+        self._executing = 0  # tool functions running on the pool (a timed-out one until it returns)
+        self._sending = 0  # continuations decided whose response.create is being sent
         self._closed = False
         self._attached = False
-        self._displaced: Optional["ToolDispatcher"] = None
+        self._displaced: List["ToolDispatcher"] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def attach(self) -> "ToolDispatcher":
-        """Start observing the session. A session's built-in ``tool_dispatcher`` stands aside while this one is
-        attached, so calls are never answered twice."""
+        """Start observing the session. The dispatchers already answering its calls (the session's built-in
+        ``tool_dispatcher``) stand aside while this one is attached, so calls are never answered twice."""
         if not self._attached:
-            builtin = getattr(self.session, "tool_dispatcher", None)
-            if isinstance(builtin, ToolDispatcher) and builtin is not self and builtin.auto_dispatch:
-                builtin.auto_dispatch = False
-                self._displaced = builtin
-                log.debug("tools: a separate dispatcher takes over from the session's built-in one")
+            for other in self.session.observers:
+                if isinstance(other, ToolDispatcher) and other is not self and other.auto_dispatch:
+                    other.auto_dispatch = False
+                    self._displaced.append(other)
+                    log.debug("tools: a separate dispatcher takes over from the session's one")
             self.session.add_observer(self)
             self._attached = True
         return self
@@ -111,9 +95,9 @@ class ToolDispatcher:
         if self._attached:
             self.session.remove_observer(self)
             self._attached = False
-            if self._displaced is not None:
-                self._displaced.auto_dispatch = True
-                self._displaced = None
+            for other in self._displaced:
+                other.auto_dispatch = True
+            self._displaced = []
 
     def close(self) -> None:
         """Detach and stop the pool (running tools are not interrupted; their results are dropped)."""
@@ -144,7 +128,7 @@ class ToolDispatcher:
         return self.auto_dispatch and not self._closed and self.registry.has_functions()
 
     # -- observer (reader thread: bookkeeping only) -------------------------------------------------------------
-    def handle_update(self, update: Any) -> None:
+    def handle_update(self, update: ConversationUpdate) -> None:
         if isinstance(update, ResponseCreatedUpdate):
             rid = update.response.id if update.response else None
             if rid:
@@ -201,15 +185,15 @@ class ToolDispatcher:
                 call.status = "manual"
                 log.debug("tools: call to declared-only tool %s left to the user", name)
                 return
-            call.status = _RUNNING
+            call.status = RUNNING
             call.started_at = time.monotonic()
             self._inflight += 1
-        timeout = (self.registry.timeout_for(name) if tool is not None else None) or self.timeout
+        timeout = (self.registry.timeout_for(tool.name) if tool is not None else None) or self.timeout
         log.debug("tools: call %s to %s scheduled (args %d chars)", call_id, name, len(call.arguments))
         try:
             future = self._pool.submit(self._run, call, tool)
         except RuntimeError:  # pool shut down
-            self._finish(call, "error", _error_output("tool dispatcher closed"), None, "dispatcher closed")
+            self._finish(call, "error", error_output("tool dispatcher closed"), None, "dispatcher closed")
             return
         timer = threading.Timer(timeout, self._expire, (call, future, timeout))
         timer.daemon = True
@@ -219,15 +203,25 @@ class ToolDispatcher:
     def _declared_elsewhere(self, name: Optional[str]) -> bool:
         """True when the session declares the tool (``session.updated``) without a function in the registry:
         configured by hand, so answered by hand."""
-        info = getattr(self.session, "session_info", None)
-        for tool in getattr(info, "tools", None) or ():
+        info = self.session.session_info
+        for tool in info.tools if info is not None else ():
             if isinstance(tool, dict) and tool.get("name") == name:
                 return True
         return False
 
     def _run(self, call: ToolCall, tool: Optional[FunctionTool]) -> None:
+        with self._lock:
+            self._executing += 1
+        try:
+            self._answer(call, tool)
+        finally:
+            with self._lock:
+                self._executing -= 1
+                self._idle.notify_all()
+
+    def _answer(self, call: ToolCall, tool: Optional[FunctionTool]) -> None:
         if tool is None:
-            self._finish(call, "unknown_tool", _error_output(f"unknown tool {call.name!r}"), None,
+            self._finish(call, "unknown_tool", error_output(f"unknown tool {call.name!r}"), None,
                          f"unknown tool {call.name!r}")
             return
         try:
@@ -236,7 +230,7 @@ class ToolDispatcher:
         except (ValueError, ToolArgumentsError) as exc:
             msg = f"invalid arguments: {exc}" if isinstance(exc, ToolArgumentsError) else \
                 f"invalid arguments: not JSON ({type(exc).__name__})"
-            self._finish(call, "invalid_arguments", _error_output(msg), None, msg)
+            self._finish(call, "invalid_arguments", error_output(msg), None, msg)
             return
         try:
             result = tool.function(**kwargs)  # type: ignore[misc]
@@ -244,19 +238,19 @@ class ToolDispatcher:
         except Exception as exc:  # the tool's own failure goes back to the model, the session lives on
             msg = f"{type(exc).__name__}: {exc}"
             log.info("tools: %s raised %s", call.name, type(exc).__name__)
-            self._finish(call, "error", _error_output(msg), None, msg)
+            self._finish(call, "error", error_output(msg), None, msg)
             return
         self._finish(call, "completed", output, result, None)
 
-    def _expire(self, call: ToolCall, future: Any, timeout: float) -> None:
+    def _expire(self, call: ToolCall, future: "Future[Any]", timeout: float) -> None:
         future.cancel()  # only helps while still queued
         msg = f"tool {call.name!r} timed out after {timeout:g} s"
-        if self._finish(call, "timeout", _error_output(msg), None, msg):
+        if self._finish(call, "timeout", error_output(msg), None, msg):
             log.warning("tools: %s timed out after %.3g s", call.name, timeout)
 
     def _finish(self, call: ToolCall, status: str, output: str, result: Any, error: Optional[str]) -> bool:
         with self._lock:
-            if call.status != _RUNNING:
+            if call.status != RUNNING:
                 return False  # already answered (a late result after a timeout is dropped)
             call.status, call.output, call.result, call.error = status, output, result, error
             call.finished_at = time.monotonic()
@@ -300,7 +294,7 @@ class ToolDispatcher:
             if state is None or not state.done or state.settled or not state.call_ids:
                 return
             calls = [self._calls.get(c) for c in state.call_ids]
-            if any(c is not None and c.status in (_PENDING, _RUNNING) for c in calls):
+            if any(c is not None and c.status in (PENDING, RUNNING) for c in calls):
                 return
             state.settled = True
             manual = any(c is not None and c.status == "manual" for c in calls)
@@ -312,7 +306,9 @@ class ToolDispatcher:
             if self._active:
                 self._deferred.append(response_id)
                 log.debug("tools: continuation of %s deferred (another response is active)", response_id)
+                self._idle.notify_all()
                 return
+            self._sending += 1
         self._continue([response_id])
 
     def _flush_deferred(self) -> None:
@@ -320,21 +316,25 @@ class ToolDispatcher:
             if not self._deferred or self._active or self._closed:
                 return
             ids, self._deferred = self._deferred, []
+            self._sending += 1
         self._continue(ids)
 
     def _continue(self, response_ids: List[str]) -> None:
-        opts = dataclasses.replace(self.response_options) if self.response_options else ResponseOptions()
-        opts.metadata = dict(opts.metadata or {}, **{CONTINUATION_KEY: response_ids[-1]})
-        event_id = self._event_id("continue")
-        with self._lock:
-            self._remember(self._sent, event_id, response_ids[-1])
-        log.debug("tools: all calls answered, response.create continues %s", response_ids[-1])
+        """Send the ``response.create`` continuing ``response_ids`` (the caller counted it in ``_sending``)."""
         try:
+            opts = dataclasses.replace(self.response_options) if self.response_options else ResponseOptions()
+            opts.metadata = dict(opts.metadata or {}, **{CONTINUATION_KEY: response_ids[-1]})
+            event_id = self._event_id("continue")
+            with self._lock:
+                self._remember(self._sent, event_id, response_ids[-1])
+            log.debug("tools: all calls answered, response.create continues %s", response_ids[-1])
             self.session.send_command(ResponseCreateCommand(event_id=event_id, response=opts))
         except Exception as exc:
             log.warning("tools: could not send response.create: %s", type(exc).__name__)
-        with self._lock:
-            self._idle.notify_all()
+        finally:
+            with self._lock:
+                self._sending -= 1
+                self._idle.notify_all()
 
     def _error(self, update: ErrorUpdate) -> None:
         with self._lock:
@@ -380,15 +380,34 @@ class ToolDispatcher:
             return [dataclasses.replace(c) for c in self._calls.values()
                     if response_id is None or c.response_id == response_id]
 
+    @property
+    def settled(self) -> bool:
+        """True when the dispatcher has nothing left to do for the updates it has seen (see :meth:`wait_idle`)."""
+        with self._lock:
+            return self._is_settled()
+
+    def _is_settled(self) -> bool:  # lock held
+        if self._closed:
+            return True
+        if self._inflight or self._executing or self._sending:
+            return False
+        return all(s.settled or not s.done or not s.call_ids for s in self._responses.values())
+
     def wait_idle(self, timeout: float) -> bool:
-        """Block until no call is running and no continuation is pending; False on timeout."""
+        """Block until the dispatcher has settled; False on timeout (True at once once it is closed).
+
+        Settled means: no call is queued or running, no tool function is still executing (a timed-out tool
+        counts until it returns and its late result has been dropped), and every ``response.done`` seen with
+        calls has had its continuation decided: sent, deferred until the active response is done, or skipped
+        (not completed, declared-only tools, ``auto_continue=False``). After it returns True the dispatcher sends
+        nothing more until a new update arrives, so a test can feed updates, wait for this and then assert what
+        was (and was not) sent.
+        """
         deadline = time.monotonic() + max(0.0, timeout)
         with self._idle:
-            while True:
-                busy = self._inflight > 0 or bool(self._deferred)
-                if not busy or self._closed:
-                    return True
+            while not self._is_settled():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._idle.wait(remaining)
+            return True

@@ -1,20 +1,18 @@
 """The tool registry, the record of one function call, and how tool results become output text.
 
-Used by :mod:`realtime_sync.tools` (the dispatcher); import the public names from there.
+Import the public names from :mod:`realtime_sync.tools`.
 """
-import concurrent.futures
 import dataclasses
 import enum
 import json
 import logging
-import queue
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 from ..protocol.options import FunctionTool
 
-__all__ = ["ToolRegistry", "ToolCall", "encode_tool_result", "error_output", "DaemonPool", "PENDING", "RUNNING"]
+__all__ = ["ToolRegistry", "ToolCall", "encode_tool_result", "error_output", "PENDING", "RUNNING"]
 
 log = logging.getLogger("realtime_sync.tools")
 
@@ -119,53 +117,6 @@ class ToolRegistry:
         return iter(self.definitions())
 
 
-class DaemonPool:
-    """A bounded pool of *daemon* worker threads: a tool that never returns cannot block interpreter exit
-    (``ThreadPoolExecutor`` joins its workers at exit)."""
-
-    def __init__(self, max_workers: int, name: str) -> None:
-        self._max = max(1, max_workers)
-        self._name = name
-        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
-        self._threads: List[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._shutdown = False
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> "concurrent.futures.Future[Any]":
-        future: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
-        with self._lock:
-            if self._shutdown:
-                raise RuntimeError("pool is shut down")
-            self._queue.put((future, fn, args))
-            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max:
-                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads) + 1}",
-                                          daemon=True)
-                self._threads.append(thread)
-                thread.start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            task = self._queue.get()
-            if task is None:
-                return
-            future, fn, args = task
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args))
-                except BaseException as exc:  # noqa: B902 - handed to the future
-                    future.set_exception(exc)
-            del task, future
-            self._idle.release()
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._shutdown = True
-            for _ in self._threads:
-                self._queue.put(None)
-
-
 def _default(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -190,6 +141,7 @@ def encode_tool_result(result: Any) -> str:
 
 
 def error_output(message: str) -> str:
+    """The ``function_call_output`` text of a call the dispatcher could not answer with a result."""
     return json.dumps({"error": message}, ensure_ascii=False)
 
 

@@ -1,4 +1,9 @@
-"""ToolDispatcher against a fake session fed with recorded and synthetic server events."""
+"""ToolDispatcher against a fake session fed with recorded and synthetic server events.
+
+The fake session calls the observers on the test's thread, so once ``feed`` returns only the tool pool is still
+working; ``dispatcher.wait_idle()`` says when that is finished too (nothing left to run or send), and only then do
+the tests assert what was *not* sent.
+"""
 import enum
 import json
 import threading
@@ -65,7 +70,7 @@ def test_recorded_tool_round_is_answered_and_continued_once():
     assert [s["type"] for s in session.sent] == ["conversation.item.create", "response.create"]
     # the rest of the trace (the final answer) triggers nothing more
     feed_all(session, events[first_done + 1:])
-    time.sleep(0.05)
+    assert dispatcher.wait_idle(5)
     assert len(session.sent) == 2
     (call,) = dispatcher.calls()
     assert call.status == "completed" and call.name == "get_weather" and call.parsed_arguments == {"city": "London"}
@@ -73,30 +78,31 @@ def test_recorded_tool_round_is_answered_and_continued_once():
 
 
 def test_continuation_waits_for_response_done_and_for_slow_calls():
-    gate = threading.Event()
+    started, gate = threading.Event(), threading.Event()
 
     def slow(x: int) -> int:
+        started.set()
         gate.wait(5)
         return x * 2
 
     session, dispatcher = make([slow])
     events = response_events("r1", calls=[("i1", "c1", "slow", '{"x": 21}')])
     feed_all(session, events)  # response.done arrives while the tool still runs
-    time.sleep(0.05)
-    assert session.sent == []
+    assert started.wait(5)
+    assert not dispatcher.settled and not dispatcher.wait_idle(0)  # the tool is running
+    assert session.sent == []  # its output (and so the continuation) cannot have gone out
     gate.set()
-    assert session.wait_sent(lambda s: len(s) == 2)
+    assert dispatcher.wait_idle(5) and dispatcher.settled
+    assert [s["type"] for s in session.sent] == ["conversation.item.create", "response.create"]
     assert outputs(session)[0]["output"] == "42"
-    assert session.sent[1]["type"] == "response.create"
 
 
 def test_calls_finishing_before_response_done_wait_for_it():
     session, dispatcher = make([FunctionTool.from_callable(lambda: "ok", name="quick")])
     events = response_events("r1", calls=[("i1", "c1", "quick", "{}")])
     feed_all(session, events[:-1])
-    assert session.wait_sent(lambda s: len(s) == 1)
-    time.sleep(0.05)
-    assert session.sent_of("response.create") == []  # the response is still streaming
+    assert dispatcher.wait_idle(5)
+    assert [s["type"] for s in session.sent] == ["conversation.item.create"]  # the response is still streaming
     session.feed(events[-1])
     assert session.wait_sent(lambda s: len(s) == 2)
 
@@ -130,8 +136,9 @@ def test_tool_that_times_out_is_answered_and_its_late_result_dropped():
     assert session.wait_sent(lambda s: len(s) == 2, timeout=3)
     assert time.monotonic() - started < 2
     assert json.loads(outputs(session)[0]["output"]) == {"error": "tool 'hang' timed out after 0.2 s"}
+    assert not dispatcher.wait_idle(0)  # the timed-out tool still runs
     release.set()
-    time.sleep(0.1)
+    assert dispatcher.wait_idle(5)  # it returned, and its result was dropped
     assert len(session.sent) == 2  # the late result is not sent
     assert dispatcher.get("c1").status == "timeout"
 
@@ -150,8 +157,8 @@ def test_two_calls_in_one_response_get_two_outputs_and_one_continuation():
     session, dispatcher = make([first, second], max_workers=2)
     feed_all(session, response_events("r1", calls=[("i1", "c1", "first", '{"n": 1}'),
                                                    ("i2", "c2", "second", '{"s": "a"}')]))
-    assert session.wait_sent(lambda s: len(s) == 3)
-    time.sleep(0.05)
+    assert dispatcher.wait_idle(5)
+    assert len(session.sent) == 3
     assert sorted((o["call_id"], o["output"]) for o in outputs(session)) == [("c1", '{"n": 1}'), ("c2", "A")]
     assert len(session.sent_of("response.create")) == 1 and session.sent[-1]["type"] == "response.create"
     assert [c.call_id for c in dispatcher.calls("r1")] == ["c1", "c2"]
@@ -177,10 +184,8 @@ def test_unknown_tool_and_bad_arguments_get_error_outputs():
 def test_cancelled_response_gets_outputs_but_no_continuation():
     session, dispatcher = make([FunctionTool.from_callable(lambda: "x", name="t")])
     feed_all(session, response_events("r1", calls=[("i1", "c1", "t", "{}")], status="cancelled"))
-    assert session.wait_sent(lambda s: len(s) == 1)
-    assert dispatcher.wait_idle(2)
-    time.sleep(0.05)
-    assert session.sent_of("response.create") == []
+    assert dispatcher.wait_idle(5)
+    assert [s["type"] for s in session.sent] == ["conversation.item.create"]
 
 
 def test_manual_mode_sends_nothing():
@@ -190,8 +195,8 @@ def test_manual_mode_sends_nothing():
         registry = ToolRegistry([FunctionTool.from_callable(t, name="t") for t in tools])
         dispatcher = dispatcher_for(session, registry, **dispatcher_args)
         feed_all(session, response_events("r1", calls=[("i1", "c1", "t", "{}")]))
-        time.sleep(0.05)
-        assert session.sent == [] and not dispatcher.active
+        assert dispatcher.wait_idle(5)
+        assert session.sent == [] and not dispatcher.active and dispatcher.calls() == []
 
 
 def test_declared_only_tool_is_left_to_the_user():
@@ -199,9 +204,7 @@ def test_declared_only_tool_is_left_to_the_user():
     registry.register(FunctionTool("by_hand", "answered by the app"))
     session, dispatcher = make(registry)
     feed_all(session, response_events("r1", calls=[("i1", "c1", "auto", "{}"), ("i2", "c2", "by_hand", "{}")]))
-    assert session.wait_sent(lambda s: len(s) == 1)
-    assert dispatcher.wait_idle(2)
-    time.sleep(0.05)
+    assert dispatcher.wait_idle(5)
     assert [o["call_id"] for o in outputs(session)] == ["c1"]
     assert session.sent_of("response.create") == []
     assert dispatcher.get("c2").status == "manual"
@@ -227,9 +230,8 @@ def test_continuation_deferred_while_another_response_is_active():
     feed_all(session, events[:-1])
     session.feed({"type": "response.created", "response": {"id": "r2", "status": "in_progress"}})  # VAD turn
     session.feed(events[-1])
-    assert session.wait_sent(lambda s: len(s) == 1)
-    time.sleep(0.05)
-    assert session.sent_of("response.create") == []
+    assert dispatcher.wait_idle(5)  # answered, and the continuation deferred
+    assert [s["type"] for s in session.sent] == ["conversation.item.create"]
     session.feed({"type": "response.done", "response": {"id": "r2", "status": "completed", "output": []}})
     assert session.wait_sent(lambda s: len(s) == 2)
     assert session.sent[-1]["type"] == "response.create"
@@ -342,8 +344,7 @@ def test_registry_sync_with_session_tools_and_tools_declared_by_hand():
     session.session_info = SessionInfo(tools=[{"type": "function", "name": "external"}])
     dispatcher = dispatcher_for(session, [auto])
     feed_all(session, response_events("r1", calls=[("i1", "c1", "external", "{}")]))
-    assert dispatcher.wait_idle(2)
-    time.sleep(0.05)
+    assert dispatcher.wait_idle(5)
     assert session.sent == [] and dispatcher.get("c1").status == "manual"
 
 
