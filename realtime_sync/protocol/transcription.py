@@ -4,7 +4,7 @@ GA configures them with ``session.update`` and ``session.type = "transcription"`
 uses its own ``transcription_session.update`` with flat fields. A GA transcription-only connection is opened with
 ``?intent=transcription``.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Union
 
 from ..errors import ProtocolError
@@ -94,7 +94,7 @@ class TranscriptionOptions:
         if td is None:
             td = TurnDetection.server_vad(create_response=False)
         elif td.type != "none":
-            td = TurnDetection(**{**td.to_dict(encode_json=False), "create_response": False})
+            td = replace(td, create_response=False)
         extra = {"audio": {"input": {"transcription": self._transcription(Dialect.GA)}}} if any(
             getattr(self, k) is not None for k in ("languages", "keywords", "delay")) else None
         return SessionOptions(input_audio_format=self.input_audio_format, turn_detection=td,
