@@ -29,16 +29,6 @@ def dominant_hz(pcm: bytes, rate: int) -> float:
     return float(np.argmax(spec) * rate / len(x))
 
 
-def wait_until(pred, timeout: float = 10.0, interval: float = 0.005) -> bool:
-    """Poll ``pred`` until true; generous timeouts only guard against hangs, they are not timing assertions."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(interval)
-    return bool(pred())
-
-
 class _FakeStream:
     """What both fake streams record: which thread stopped and closed them (streams belong to one thread)."""
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from realtime_sync.audio import AudioDeviceError, Microphone, ulaw_decode
-from tests.audio.fakes import PA_INPUT_OVERFLOWED, FakeInputStream, dominant_hz, samples, wait_until
+from tests.audio.fakes import PA_INPUT_OVERFLOWED, FakeInputStream, dominant_hz, samples
+from tests.support.waiting import wait_until
 
 
 def take(mic, n):

@@ -7,7 +7,8 @@ import pytest
 
 from realtime_sync.audio import (AudioDeviceError, Microphone, Speaker, find_device, list_devices, silence,
                                  ulaw_decode, ulaw_encode)
-from tests.audio.fakes import dominant_hz, samples, tone, wait_until
+from tests.audio.fakes import dominant_hz, samples, tone
+from tests.support.waiting import wait_until
 from tests.audio.pulse import SINE_HZ, SINE_SOURCE, SINK
 
 pytestmark = pytest.mark.timeout(120)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from realtime_sync.audio import Speaker, ulaw_encode
-from tests.audio.fakes import FakeOutputStream, dominant_hz, tone, wait_until
+from tests.audio.fakes import FakeOutputStream, dominant_hz, tone
+from tests.support.waiting import wait_until
 
 RATE = 24000
 BLOCK = 480  # 20 ms at 24 kHz

@@ -1,6 +1,8 @@
 import pytest
 
-from .helpers import session_threads, wait_until
+from tests.support.waiting import wait_until
+
+from .helpers import session_threads
 from .server import MiniServer
 
 

@@ -13,7 +13,10 @@ import pytest
 
 from realtime_sync.errors import AudioFormatError, ConnectionLostError
 
-from .helpers import client_for, types_of, wait_until
+from tests.support.sessions import client_for
+from tests.support.waiting import wait_until
+
+from .helpers import types_of
 from .rawserver import SESSION_CREATED, RawServer
 from .server import MiniServer
 

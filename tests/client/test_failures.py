@@ -12,7 +12,8 @@ from realtime_sync.errors import (AuthenticationError, ConnectionClosedError, Co
                                   RealtimeConnectionError, RealtimeTimeoutError, RequestRefusedError)
 from realtime_sync.protocol.updates import ErrorUpdate
 
-from .helpers import client_for, wait_until
+from tests.support.sessions import client_for
+from tests.support.waiting import wait_until
 from .rawserver import SESSION_CREATED, RawServer
 from .server import MiniServer, error_event
 

@@ -10,7 +10,10 @@ from realtime_sync.errors import RealtimeTimeoutError, ServerError
 from realtime_sync.protocol import ResponseCancelCommand
 from realtime_sync.protocol.updates import ErrorUpdate, UnknownUpdate
 
-from .helpers import FakeCredential, client_for, first, session_threads, types_of, wait_until
+from tests.support.sessions import client_for
+from tests.support.waiting import wait_until
+
+from .helpers import FakeCredential, first, session_threads, types_of
 from .server import MiniServer
 
 PIRATE = SessionOptions(instructions="Talk like a pirate.", voice="alloy",

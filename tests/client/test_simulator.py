@@ -11,6 +11,8 @@ from realtime_sync.errors import (AuthenticationError, ConnectionClosedError, Co
                                   RequestRefusedError, ServerError)
 from realtime_sync.protocol.updates import ErrorUpdate, UnknownUpdate
 
+from tests.support.sessions import client_for
+
 from .helpers import FakeCredential
 
 TEXT = SessionOptions(output_modalities=["text"])
@@ -21,8 +23,7 @@ WEATHER = FunctionTool("get_weather_for_location", "gets the weather for a locat
 
 
 def client(srv, protocol="ga", **kwargs):
-    return RealtimeClient(kwargs.pop("api_key", srv.api_key), endpoint=srv.base_url, protocol=protocol,
-                          request_timeout=10, connect_timeout=10, **kwargs)
+    return client_for(srv, protocol=protocol, **kwargs)
 
 
 def until(session, kind, timeout=10):

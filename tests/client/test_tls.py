@@ -7,7 +7,7 @@ import pytest
 
 from realtime_sync import UpdateKind
 
-from .helpers import client_for
+from tests.support.sessions import client_for
 from .server import MiniServer
 
 

@@ -12,13 +12,13 @@ import pytest
 from realtime_sync import UpdateKind
 from realtime_sync.protocol.updates import UnknownUpdate
 
-from .helpers import CLIENT_TYPES, TRACES_DIR, client_for, trace_files
+from tests.support.sessions import client_for
+from tests.support.traces import CLIENT_TYPES, trace_lines, trace_names
 from .server import MiniServer
 
 
 def load(name):
-    with open(f"{TRACES_DIR}/{name}", encoding="utf-8") as f:
-        events = [line.strip() for line in f if line.strip()]
+    events = trace_lines(name)
     while events and json.loads(events[0])["type"] in CLIENT_TYPES:
         events.pop(0)
     return [(json.loads(e)["type"] in CLIENT_TYPES, e) for e in events]
@@ -38,7 +38,7 @@ def replay_server(events, errors):
     return MiniServer(handler=None, on_connect=on_connect, send_created=False)
 
 
-@pytest.mark.parametrize("name", trace_files())
+@pytest.mark.parametrize("name", trace_names())
 def test_trace_replay(name):
     events = load(name)
     server_lines = [line for is_client, line in events if not is_client]
@@ -84,4 +84,4 @@ def _index_of_server_event(events, n):
 
 
 def test_all_traces_present():
-    assert len(trace_files()) == 9
+    assert len(trace_names()) == 9

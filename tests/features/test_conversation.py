@@ -5,7 +5,9 @@ import threading
 from realtime_sync.conversation import ConversationMirror
 from realtime_sync.protocol import parse_update
 
-from .helpers import response_events, trace_updates
+from tests.support.traces import trace_updates
+
+from .helpers import response_events
 
 
 def feed(mirror, *events):

@@ -5,13 +5,14 @@ import time
 
 import pytest
 
-from realtime_sync import InputTranscription, RealtimeClient, SessionOptions, TurnDetection
+from realtime_sync import InputTranscription, SessionOptions, TurnDetection
 from realtime_sync.conversation import ConversationMirror
 from realtime_sync.protocol.transcription import TranscriptionOptions
 from realtime_sync.tools import ToolDispatcher, ToolRegistry
 from realtime_sync.transcription import transcribe_file
 from realtime_sync.turns import ask, push_to_talk
 from realtime_sync.usage import UsageTracker
+from tests.support.sessions import start_session
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import FunctionCall, Reply, scripted, scripted_transcripts, synthesize  # noqa: E402
@@ -20,9 +21,7 @@ TEXT = SessionOptions(output_modalities=["text"])
 
 
 def connect(server, options=None, protocol="ga"):
-    client = RealtimeClient(server.api_key, endpoint=server.base_url, protocol=protocol,
-                            model="gpt-4o-realtime-preview" if protocol == "beta" else "gpt-realtime")
-    return client.start_session(options, timeout=5)
+    return start_session(server, options, protocol=protocol)
 
 
 def received(server, type_):

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from realtime_sync import FunctionTool, InputTranscription, RealtimeClient, SessionOptions, TurnDetection
+from realtime_sync import FunctionTool, InputTranscription, SessionOptions, TurnDetection
 from realtime_sync.protocol.transcription import TranscriptionOptions
 from realtime_sync.tools import ToolDispatcher
+from tests.support.sessions import start_session
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import FunctionCall, scripted, scripted_transcripts, synthesize  # noqa: E402
@@ -35,7 +36,7 @@ def get_weather(place: Place, unit: Unit = Unit.C) -> dict:
 
 
 def start(server, options=None):
-    return RealtimeClient(server.api_key, endpoint=server.base_url).start_session(options, timeout=5)
+    return start_session(server, options)
 
 
 def outputs(server):

@@ -10,6 +10,7 @@ from realtime_sync import RealtimeClient, TurnDetection
 from realtime_sync.errors import ServerError
 from realtime_sync.protocol.transcription import TRANSCRIPTION_LOGPROBS, TranscriptionOptions
 from realtime_sync.transcription import Transcriber, transcribe_file
+from tests.support.sessions import client_for
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import TranscriptionRequest, synthesize  # noqa: E402
@@ -18,8 +19,7 @@ PROTOCOLS = ["ga", "beta"]
 
 
 def client(server, protocol="ga"):
-    return RealtimeClient(server.api_key, endpoint=server.base_url, protocol=protocol,
-                          model="gpt-4o-realtime-preview" if protocol == "beta" else "gpt-realtime")
+    return client_for(server, protocol=protocol)
 
 
 class Recorder:

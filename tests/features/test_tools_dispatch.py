@@ -16,7 +16,10 @@ from realtime_sync import FunctionTool
 from realtime_sync.protocol import ResponseOptions
 from realtime_sync.tools import CONTINUATION_KEY, ToolDispatcher, ToolRegistry, encode_tool_result
 
-from .helpers import FakeSession, response_events, trace_events
+from tests.support.fake_session import FakeSession
+from tests.support.traces import server_events
+
+from .helpers import response_events
 
 
 _DISPATCHERS = []
@@ -57,7 +60,7 @@ def test_recorded_tool_round_is_answered_and_continued_once():
         return f"It is foggy and 12 degrees in {city}."
 
     session, dispatcher = make([get_weather])
-    events = trace_events("pydantic-ai__gpt-realtime-2.1-tool-round-multi-item__ga.jsonl")
+    events = server_events("pydantic-ai__gpt-realtime-2.1-tool-round-multi-item__ga.jsonl")
     first_done = next(i for i, e in enumerate(events) if e["type"] == "response.done")
     feed_all(session, events[:first_done + 1])
     assert dispatcher.wait_idle(5)

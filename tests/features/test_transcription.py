@@ -102,7 +102,7 @@ def test_configure_transcription_both_dialects_and_refusal():
         configure_transcription(ScriptedSession(updated_script(refuse=True)), TranscriptionOptions(), timeout=5)
     with pytest.raises(RealtimeTimeoutError):
         configure_transcription(ScriptedSession(lambda s, w: None), TranscriptionOptions(), timeout=0.1)
-    assert session.observers == []
+    assert session.observers == ()
 
 
 def delta(item, text):

@@ -44,7 +44,7 @@ def test_ask_text_collects_the_reply_and_usage():
     assert result.usage.total_tokens == 30 and result.usage.cached_text_tokens == 4
     assert result.usage.uncached_input_text_tokens == 8 and result.usage.output_audio_tokens == 7
     assert result.tool_calls == [] and result.audio == b""
-    assert session.observers == []  # the turn's observer is gone
+    assert session.observers == ()  # the turn's observer is gone
 
 
 def test_ask_with_tools_waits_for_the_continuation():
@@ -214,7 +214,7 @@ def test_push_to_talk():
                                                   "response.create"]
     assert session.sent[-1]["response"]["instructions"] == "Short."
     assert ptt.result(5).text == "Pushed."
-    assert session.observers == []
+    assert session.observers == ()
 
     session = ScriptedSession(script, turn_detection=None)
     with push_to_talk(session, respond=False) as ptt:

@@ -4,7 +4,9 @@ import pytest
 from realtime_sync.protocol import parse_update
 from realtime_sync.usage import Prices, UsageTotals, UsageTracker
 
-from .helpers import response_events, trace_updates
+from tests.support.traces import trace_updates
+
+from .helpers import response_events
 
 
 def done(rid, usage, status="completed"):

@@ -7,10 +7,6 @@ import time
 from typing import Any, Dict, List, Optional
 
 from realtime_sync.audio._util import ChunkSource
-from realtime_sync.errors import RealtimeError
-from realtime_sync.protocol import parse_update
-from realtime_sync.protocol.models import SessionInfo
-from tests.audio.fakes import wait_until  # noqa: F401 - re-exported for the kiosk tests
 
 RATE = 24000
 
@@ -95,46 +91,6 @@ class FakeSink:
 
     def drain(self, timeout: Optional[float] = None) -> bool:
         return not self.is_playing
-
-
-class FakeSession:
-    """Observers plus the commands an AudioPlayer sends (``sent``: (type, args) tuples)."""
-
-    def __init__(self, turn_detection: Optional[dict] = None, output_format: str = "pcm16",
-                 closed: bool = False) -> None:
-        self.observers: List[Any] = []
-        self.sent: List[tuple] = []
-        self.closed = closed
-        self.session_info = SessionInfo(turn_detection=turn_detection, output_audio_format=output_format,
-                                        input_audio_format="pcm16")
-        self._n = 0
-
-    def add_observer(self, obs: Any) -> None:
-        self.observers.append(obs)
-
-    def remove_observer(self, obs: Any) -> None:
-        self.observers = [o for o in self.observers if o is not obs]
-
-    def _record(self, *entry: Any) -> str:
-        if self.closed:
-            raise RealtimeError("closed")
-        self._n += 1
-        self.sent.append(entry)
-        return f"evt_{self._n}"
-
-    def truncate_item(self, item_id: str, content_index: int, audio_end_ms: int) -> str:
-        return self._record("truncate", item_id, content_index, audio_end_ms)
-
-    def cancel_response(self, response_id: Optional[str] = None) -> str:
-        return self._record("cancel")
-
-    def feed(self, event: Dict[str, Any]) -> None:
-        update = parse_update(event)
-        for obs in list(self.observers):
-            obs.handle_update(update)
-
-    def types(self) -> List[str]:
-        return [e[0] for e in self.sent]
 
 
 def delta(item: str, audio: bytes, response: str = "resp_1", content_index: int = 0) -> Dict[str, Any]:

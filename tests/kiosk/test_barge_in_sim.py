@@ -4,8 +4,9 @@ import collections
 
 import pytest
 
-from realtime_sync import RealtimeClient, SessionOptions, TurnDetection, UpdateKind
-from tests.kiosk.helpers import wait_until
+from realtime_sync import SessionOptions, TurnDetection, UpdateKind
+from tests.support.sessions import start_session
+from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
 pytest.importorskip("numpy")
@@ -40,8 +41,7 @@ class AudioCounter:
 
 def start(server, turn_detection=None, protocol="ga"):
     options = SessionOptions(output_modalities=["audio"], turn_detection=turn_detection)
-    session = RealtimeClient(server.api_key, endpoint=server.base_url, protocol=protocol).start_session(options,
-                                                                                                      timeout=10)
+    session = start_session(server, options, protocol=protocol)
     counter = AudioCounter()
     session.add_observer(counter)
     return session, counter
@@ -155,7 +155,7 @@ def test_g711_session_plays_and_truncates(make_fake_server):
     server = make_fake_server(pace=1.0, responder=scripted(LONG))
     options = SessionOptions(output_modalities=["audio"], turn_detection=TurnDetection.disabled(),
                              output_audio_format="g711_ulaw", input_audio_format="g711_ulaw")
-    with RealtimeClient(server.api_key, endpoint=server.base_url).start_session(options, timeout=10) as session:
+    with start_session(server, options) as session:
         speaker = Speaker.from_stream(FakeOutputStream(pace=0.02), device_rate=48000, wire_format="g711_ulaw",
                                       preroll_ms=60)
         with speaker:

@@ -4,10 +4,12 @@ import threading
 import numpy as np
 import pytest
 
-from realtime_sync import RealtimeClient, SessionOptions, TurnDetection, UpdateKind
+from realtime_sync import SessionOptions, TurnDetection, UpdateKind
 from realtime_sync.errors import ProtocolError
 from realtime_sync.kiosk import FileMicrophone, KioskAudio
-from tests.kiosk.helpers import EchoMic, FakeSink, appended_audio, ms_bytes, wait_until
+from tests.kiosk.helpers import EchoMic, FakeSink, appended_audio, ms_bytes
+from tests.support.sessions import start_session
+from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.audio import EchoGuard, Speaker  # noqa: E402
@@ -32,7 +34,7 @@ class Types:
 
 def start(server, turn_detection):
     options = SessionOptions(output_modalities=["audio"], turn_detection=turn_detection)
-    session = RealtimeClient(server.api_key, endpoint=server.base_url).start_session(options, timeout=10)
+    session = start_session(server, options)
     types = Types()
     session.add_observer(types)
     return session, types

@@ -7,7 +7,8 @@ import wave
 import numpy as np
 import pytest
 
-from tests.kiosk.helpers import REPLY, SCRIPT, Proc, wait_until
+from tests.kiosk.helpers import REPLY, SCRIPT, Proc
+from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import synthesize  # noqa: E402

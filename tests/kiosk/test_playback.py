@@ -7,8 +7,10 @@ from realtime_sync.errors import RealtimeError
 from realtime_sync.playback import (ASSISTANT_SPEAKING, LISTENING, THINKING, USER_SPEAKING, AudioPlayer,
                                     server_cancels_on_speech)
 from realtime_sync.protocol.models import SessionInfo
-from tests.kiosk.helpers import (FakeSession, FakeSink, created, delta, done, ms_bytes, speech_started,
-                                 speech_stopped, wait_until)
+from tests.kiosk.helpers import FakeSink, created, delta, done, ms_bytes, speech_started, speech_stopped
+from tests.support.fake_session import FakeSession
+from tests.support.sessions import start_session
+from tests.support.waiting import wait_until
 
 SERVER_VAD = {"type": "server_vad", "threshold": 0.5, "interrupt_response": True}
 NO_INTERRUPT_VAD = {"type": "server_vad", "threshold": 0.5, "interrupt_response": False}
@@ -27,7 +29,7 @@ def test_deltas_reach_the_sink_and_played_less_than_received_truncates_at_played
     sink.play(250)
     assert player.current_item == ("item_a", 0) and player.response_active
     result = player.interrupt()
-    assert session.sent == [("cancel",), ("truncate", "item_a", 0, 250)]
+    assert session.calls() == [("cancel",), ("truncate", "item_a", 0, 250)]
     assert result.truncated_at_ms == 250 and result.cancelled and result.dropped_ms == pytest.approx(750)
     assert (result.played_ms, result.received_ms) == (250, 1000)
     assert result.item_id == "item_a" and result.reason == "manual"
@@ -39,7 +41,7 @@ def test_played_more_than_received_truncates_at_received_and_rounds_down():
     session.feed(delta("item_a", ms_bytes(100)))
     sink.override = {"played": 480.9, "received": 300.7}  # e.g. a sink whose item clock lags its input
     result = player.interrupt()
-    assert ("truncate", "item_a", 0, 300) in session.sent and result.truncated_at_ms == 300
+    assert ("truncate", "item_a", 0, 300) in session.calls() and result.truncated_at_ms == 300
     sink.override = None
     session.feed(delta("item_b", ms_bytes(100), response="resp_2"))
     sink.override = {"played": 480.9, "received": 999.0}
@@ -51,21 +53,21 @@ def test_nothing_heard_means_no_truncate_but_cancel_while_active():
     session.feed(created())
     session.feed(delta("item_a", ms_bytes(500)))  # received, but the device has not played a frame
     result = player.interrupt()
-    assert session.sent == [("cancel",)]
+    assert session.calls() == [("cancel",)]
     assert result.truncated_at_ms is None and not result.truncated and result.cancelled
 
 
 def test_no_item_no_truncate_and_no_active_response_no_cancel():
     session, sink, player = setup()
     result = player.interrupt()
-    assert session.sent == [] and result.item_id is None and not result.cancelled
+    assert session.calls() == [] and result.item_id is None and not result.cancelled
     session.feed(created())
     session.feed(delta("item_a", ms_bytes(900)))
     session.feed(done())  # the response finished generating; its audio is still playing
     sink.play(400)
     assert not player.response_active and player.is_playing
     result = player.interrupt()
-    assert session.sent == [("truncate", "item_a", 0, 400)] and not result.cancelled
+    assert session.calls() == [("truncate", "item_a", 0, 400)] and not result.cancelled
 
 
 def test_cancel_false_and_cancel_sent_only_once_per_response():
@@ -76,7 +78,7 @@ def test_cancel_false_and_cancel_sent_only_once_per_response():
     assert not player.interrupt(cancel=False).cancelled
     assert player.interrupt(cancel=True).cancelled
     assert not player.interrupt(cancel=True).cancelled  # already asked: a second one would be refused
-    assert session.types() == ["truncate", "cancel"]
+    assert [c[0] for c in session.calls()] == ["truncate", "cancel"]
 
 
 def test_late_deltas_of_the_interrupted_item_and_response_are_dropped():
@@ -106,7 +108,7 @@ def test_new_item_resets_the_clock():
     assert sink.resets == 3 and player.current_item == ("item_b", 0)
     sink.play(200 + 120)  # the rest of item_a's part 1, then 120 ms of item_b
     assert player.interrupt().truncated_at_ms == 120
-    assert session.sent[-1] == ("truncate", "item_b", 0, 120)
+    assert session.calls()[-1] == ("truncate", "item_b", 0, 120)
 
 
 def test_speech_started_auto_barge_in_without_cancel_when_the_server_interrupts():
@@ -116,7 +118,7 @@ def test_speech_started_auto_barge_in_without_cancel_when_the_server_interrupts(
     sink.play(350)
     session.feed(speech_started())
     assert wait_until(lambda: player.last_interrupt is not None)
-    assert session.sent == [("truncate", "item_a", 0, 350)]  # no cancel: the server cancels it itself
+    assert session.calls() == [("truncate", "item_a", 0, 350)]  # no cancel: the server cancels it itself
     r = player.last_interrupt
     assert r.reason == "speech_started" and r.server_cancels and not r.cancelled
     assert player.user_speaking and player.state == USER_SPEAKING
@@ -132,7 +134,7 @@ def test_speech_started_cancels_when_the_server_does_not(turn_detection):
     sink.play(200)
     session.feed(speech_started())
     assert wait_until(lambda: player.last_interrupt is not None)
-    assert session.sent == [("cancel",), ("truncate", "item_a", 0, 200)]
+    assert session.calls() == [("cancel",), ("truncate", "item_a", 0, 200)]
 
 
 def test_speech_started_while_idle_or_with_barge_in_off_does_nothing():
@@ -143,7 +145,7 @@ def test_speech_started_while_idle_or_with_barge_in_off_does_nothing():
     session2.feed(created())
     session2.feed(delta("item_a", ms_bytes(500)))
     session2.feed(speech_started())
-    assert player2.interrupts == 0 and session2.sent == []
+    assert player2.interrupts == 0 and session2.calls() == []
 
 
 def test_auto_barge_in_never_blocks_the_reader_and_defers_new_items():
@@ -214,7 +216,7 @@ def test_errors_answering_our_commands_are_recorded_and_close_detaches():
                                                               "event_id": "someone_else"}})
     assert [e.code for e in player.errors] == ["response_cancel_not_active"]
     player.close()
-    assert session.observers == []
+    assert session.observers == ()
 
 
 def test_server_cancels_on_speech_decision():
@@ -225,21 +227,26 @@ def test_server_cancels_on_speech_decision():
     assert not server_cancels_on_speech(SessionInfo(turn_detection=None))
 
 
-def test_session_interrupt_needs_a_player():
-    from realtime_sync._session_audio import SessionAudio
+def test_session_interrupt_needs_a_player(make_fake_server):
+    pytest.importorskip("realtime_sync.testing")
+    from realtime_sync import SessionOptions, TurnDetection, UpdateKind
+    from realtime_sync.testing import scripted
 
-    class S(SessionAudio, FakeSession):
-        pass
-
-    s = S()
-    with pytest.raises(RealtimeError, match="play_audio"):
-        s.interrupt()
-    sink = FakeSink()
-    player = s.play_audio(sink)
-    assert s.player is player and s.observers == [player]
-    s.feed(created())
-    s.feed(delta("item_a", ms_bytes(100)))
-    sink.play(60)
-    assert s.interrupt().truncated_at_ms == 60
-    s.stop_playing_audio()
-    assert s.player is None and s.observers == []
+    server = make_fake_server(responder=scripted("A reply long enough to have some audio to interrupt."))
+    options = SessionOptions(output_modalities=["audio"], turn_detection=TurnDetection.disabled())
+    with start_session(server, options) as session:
+        with pytest.raises(RealtimeError, match="play_audio"):
+            session.interrupt()
+        builtin = session.observers
+        sink = FakeSink()
+        player = session.play_audio(sink)
+        assert session.player is player and session.observers == builtin + (player,)
+        session.start_response()
+        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=10)
+        assert wait_until(lambda: sink.received_ms >= 100)
+        sink.play(60)
+        result = session.interrupt()
+        assert result.truncated_at_ms == 60 and not result.cancelled  # the response was already done
+        server.wait_for_received("conversation.item.truncate", timeout=5)
+        session.stop_playing_audio()
+        assert session.player is None and session.observers == builtin

@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.kiosk.helpers import REPLY, Proc, SCRIPT, wait_until
+from tests.kiosk.helpers import REPLY, Proc, SCRIPT
+from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import synthesize  # noqa: E402
@@ -142,12 +143,13 @@ def test_duration_and_sigterm_exit_cleanly(pulse):
 
 
 def test_start_conversation_audio_opens_and_closes_real_devices(pulse, make_fake_server):
-    from realtime_sync import RealtimeClient, SessionOptions, TurnDetection
+    from realtime_sync import SessionOptions, TurnDetection
+    from tests.support.sessions import start_session
     from realtime_sync.testing import scripted
 
     server = make_fake_server(pace=1.0, responder=scripted("Hello from the kiosk."))
     options = SessionOptions(output_modalities=["audio"], turn_detection=TurnDetection.disabled())
-    with RealtimeClient(server.api_key, endpoint=server.base_url).start_session(options, timeout=10) as session:
+    with start_session(server, options) as session:
         kiosk = session.start_conversation_audio(input_device="pulse", output_device="pulse", quiet=True)
         try:
             assert session.player is kiosk.player and kiosk.mic.device_rate in (44100, 48000)  # native, resampled

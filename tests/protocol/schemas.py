@@ -37,22 +37,6 @@ def load_examples(dialect: str) -> List[Dict[str, Any]]:
         return json.load(fh)
 
 
-def load_trace(name: str) -> List[Dict[str, Any]]:
-    with open(os.path.join(DATA, "traces", name)) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def trace_names() -> List[str]:
-    return sorted(n for n in os.listdir(os.path.join(DATA, "traces")) if n.endswith(".jsonl"))
-
-
-CLIENT_TYPES = {
-    "session.update", "transcription_session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
-    "input_audio_buffer.clear", "conversation.item.create", "conversation.item.truncate", "conversation.item.delete",
-    "conversation.item.retrieve", "response.create", "response.cancel", "output_audio_buffer.clear",
-}
-
-
 def sample(schema: Dict[str, Any], doc: Dict[str, Any], depth: int = 0) -> Any:
     """A minimal instance of ``schema`` with every property filled (to exercise every decoded field)."""
     if "$ref" in schema:

@@ -7,7 +7,9 @@ import pytest
 import realtime_sync as rs
 from realtime_sync.protocol import UPDATE_CLASSES, Dialect, UpdateKind, parse_update, wire_server_type
 
-from .schemas import CLIENT_TYPES, errors, load_examples, load_trace, sample, schema_doc, trace_names
+from tests.support.traces import CLIENT_TYPES, load_trace, trace_names
+
+from .schemas import errors, load_examples, sample, schema_doc
 
 GA_SERVER = sorted(schema_doc("ga")["server_events"])
 BETA_SERVER = sorted(schema_doc("beta")["server_events"])

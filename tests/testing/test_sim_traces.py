@@ -8,19 +8,14 @@ server event types must equal the trace's, in order. Ids and content are not com
 (the 2026-08 recordings stop at ``response.done`` or show none; PROTOCOL.md section 12 and the newer traces show
 it after ``response.done``, which is what the simulator does by default).
 """
-import json
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from realtime_sync.testing import FunctionCall, Reply, scripted
+from tests.support.traces import CLIENT_TYPES, load_trace
 from tests.testing.sim_client import SimClient
 
-TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
-CLIENT_TYPES = {"session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear",
-                "conversation.item.create", "conversation.item.truncate", "conversation.item.delete",
-                "conversation.item.retrieve", "response.create", "response.cancel", "output_audio_buffer.clear"}
 
 
 def _collapse(types: List[str]) -> List[str]:
@@ -54,7 +49,7 @@ def _replies(trace: List[Dict[str, Any]]) -> List[Reply]:
     "pydantic-ai__text-in-audio-out-turn-gpt-4o-realtime-preview__beta.jsonl",
 ])
 def test_replayed_trace_yields_the_same_server_event_types(make_fake_server, name):
-    trace = [json.loads(line) for line in (TRACES / name).read_text().splitlines() if line.strip()]
+    trace = load_trace(name)
     server = make_fake_server(responder=scripted(*_replies(trace), then=None),
                               rate_limits=any(e["type"] == "rate_limits.updated" for e in trace))
     beta = name.endswith("__beta.jsonl")
