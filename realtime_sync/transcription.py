@@ -62,8 +62,8 @@ class _ConfigWaiter:
 
     def handle_connection_closed(self, error: Optional[BaseException]) -> None:
         if not self.done.is_set():
-            self.error = error or ConnectionClosedError(1000, "", "the session closed before the update was "
-                                                                     "acknowledged")
+            self.error = error or ConnectionClosedError(
+                1000, "", "the session closed before the update was acknowledged")
             self.done.set()
 
 

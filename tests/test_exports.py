@@ -16,8 +16,8 @@ PUBLIC_MODULES = ["realtime_sync", "realtime_sync.protocol", "realtime_sync.prot
 
 
 def _update_classes():
-    return {cls for cls in vars(updates).values()
-            if inspect.isclass(cls) and issubclass(cls, updates.ConversationUpdate) and not cls.__name__.startswith("_")}
+    return {cls for name, cls in vars(updates).items()
+            if inspect.isclass(cls) and issubclass(cls, updates.ConversationUpdate) and not name.startswith("_")}
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

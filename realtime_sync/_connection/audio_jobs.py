@@ -249,7 +249,7 @@ def _open_wav(source: Any) -> Tuple[Optional[Callable[[int], bytes]], Optional[b
         if hasattr(source, "seek"):
             source.seek(0)
     try:
-        from ..audio import read_wav  # type: ignore[attr-defined]
+        from ..audio import read_wav
     except ImportError:
         raise _resample_hint(desc) from None
     try:

@@ -122,8 +122,8 @@ def make_matcher(match: Match) -> Callable[[ConversationUpdate], bool]:
     """A predicate from an UpdateKind, a wire type of either dialect, a collection of those, or a callable.
     A wire type the protocol layer does not know matches updates whose ``.type`` is exactly that string."""
     if callable(match) and not isinstance(match, (UpdateKind, str)):
-        return match  # type: ignore[return-value]
-    values = [match] if isinstance(match, (UpdateKind, str)) else list(match)  # type: ignore[arg-type]
+        return match
+    values = [match] if isinstance(match, (UpdateKind, str)) else list(match)
     kinds, types = set(), set()
     for value in values:
         kind = value if isinstance(value, UpdateKind) else UpdateKind.from_type(value)

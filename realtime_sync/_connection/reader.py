@@ -96,13 +96,13 @@ class Reader:
                     log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", len(data))
         except TransportTimeout:
             self._on_failure(ConnectionLostError(None, "dead peer", "connection lost: nothing received from the server "
-                                          "within the dead-peer timeout"))
+                                                 "within the dead-peer timeout"))
         except ConnectionClosedError as exc:
             self._on_failure(exc)
         except Exception as exc:  # a bug (ours or in a sink): never die silently
             log.exception("reader thread failed")
             self._on_failure(ConnectionLostError(1006, "reader failed", f"connection ended: reader failed "
-                                          f"({type(exc).__name__})"))
+                                                 f"({type(exc).__name__})"))
         finally:
             self.messages_received = n
             self.done.set()

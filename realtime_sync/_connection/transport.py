@@ -19,8 +19,7 @@ from websocket import ABNF
 
 from ..endpoints import redact_url
 from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, RealtimeConnectionError,
-                     RealtimeTimeoutError,
-                     TransportTimeout)
+                      RealtimeTimeoutError, TransportTimeout)
 
 __all__ = ["Transport", "TransportTimeout", "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG"]
 

@@ -21,7 +21,8 @@ from realtime_sync.audio.resample import StreamResampler
 from realtime_sync.audio.speaker import Speaker
 
 __all__ = [
-    "Microphone", "FileMicrophone", "Speaker", "NullSink", "RawFileSink", "WavFileSink", "EchoGuard", "HALF_DUPLEX", "FULL_DUPLEX", "RAISED_THRESHOLD",
+    "Microphone", "FileMicrophone", "Speaker", "NullSink", "RawFileSink", "WavFileSink", "EchoGuard", "HALF_DUPLEX",
+    "FULL_DUPLEX", "RAISED_THRESHOLD",
     "StreamResampler", "WireEncoder", "WireDecoder",
     "ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode", "normalize_format", "wire_rate",
     "wire_sample_width", "silence",

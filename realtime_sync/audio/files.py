@@ -100,7 +100,7 @@ class NullSink:
 def _open_out(path_or_file: PathOrFile) -> Tuple[BinaryIO, bool]:
     if hasattr(path_or_file, "write"):
         return path_or_file, False  # type: ignore[return-value]
-    return open(os.fspath(path_or_file), "wb"), True  # type: ignore[arg-type]
+    return open(os.fspath(path_or_file), "wb"), True
 
 
 class RawFileSink(NullSink):
@@ -135,7 +135,7 @@ class WavFileSink(NullSink):
         self._decoder = g711.WireDecoder(self.wire_format, self.rate)
         fh, self._owned = _open_out(path)
         self._fh = fh
-        self._wav = wave.open(fh, "wb")  # type: ignore[call-overload]
+        self._wav = wave.open(fh, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(self.rate)
@@ -247,7 +247,7 @@ def _to_pcm16(raw: bytes, info: WavInfo) -> bytes:
 def _open_in(path_or_file: PathOrFile) -> Tuple[BinaryIO, bool, str]:
     if hasattr(path_or_file, "read"):
         return path_or_file, False, str(getattr(path_or_file, "name", "<stream>"))  # type: ignore[return-value]
-    path = os.fspath(path_or_file)  # type: ignore[arg-type]
+    path = os.fspath(path_or_file)
     return open(path, "rb"), True, str(path)
 
 

@@ -111,7 +111,7 @@ def abort_stream(stream: Any, restart: bool) -> None:
         inner = getattr(stream, "_stream", None)
         if inner is None:
             return
-        from pyaudio import _portaudio  # type: ignore  # PyAudio has no public abort; its C module does
+        from pyaudio import _portaudio  # PyAudio has no public abort; its C module does
 
         _portaudio.abort_stream(inner)
         if restart:

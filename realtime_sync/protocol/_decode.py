@@ -66,4 +66,3 @@ def nested_list(cls: type, **kwargs: Any) -> Any:
 def raw_field() -> Any:
     """The ``raw`` field: the dict as received, kept out of repr and equality."""
     return dataclasses.field(default=None, repr=False, compare=False)
-

@@ -110,4 +110,3 @@ def ms_for_bytes(fmt: Any, nbytes: int) -> float:
 def silence_ms(fmt: Any, ms: float) -> bytes:
     """``ms`` milliseconds of digital silence in wire format ``fmt``."""
     return silence(fmt, bytes_for_ms(fmt, ms))
-

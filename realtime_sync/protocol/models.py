@@ -9,7 +9,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
+from ..errors import AudioFormatError
 from ._decode import decoder, nested, nested_list, raw_field
+from .audio_formats import PCM16, audio_format, normalize_format
 from .kinds import Dialect
 
 __all__ = [
@@ -234,29 +236,28 @@ class Conversation:
     object: Optional[str] = None
 
 
-_FORMAT_NAMES = {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}
-_FORMAT_WIRE = {v: k for k, v in _FORMAT_NAMES.items()}
-
-
 def audio_format_name(value: Any) -> Optional[str]:
-    """``pcm16`` / ``g711_ulaw`` / ``g711_alaw`` from a beta string or a GA ``{"type": "audio/pcm"...}`` object."""
+    """``pcm16`` / ``g711_ulaw`` / ``g711_alaw`` from a beta string or a GA ``{"type": "audio/pcm"...}`` object
+    (a name this library does not know is passed through as the server sent it)."""
     if value is None:
         return None
     if isinstance(value, dict):
         value = value.get("type")
-    return _FORMAT_NAMES.get(value, value)
+    try:
+        return normalize_format(value)
+    except AudioFormatError:
+        return value if isinstance(value, str) else None
 
 
 def audio_format_wire(name: str, dialect: Union[Dialect, str]) -> Any:
-    """Encode a format name for a dialect (GA: ``{"type": "audio/pcm", "rate": 24000}``)."""
-    if name not in _FORMAT_WIRE and name not in _FORMAT_NAMES:
-        raise ValueError(f"unknown audio format {name!r}: expected pcm16, g711_ulaw or g711_alaw")
-    name = _FORMAT_NAMES.get(name, name)
+    """Encode a format name for a dialect (GA: ``{"type": "audio/pcm", "rate": 24000}``); raises
+    :class:`~realtime_sync.errors.AudioFormatError` (a ValueError) for an unknown name."""
+    fmt = audio_format(name)
     if Dialect.coerce(dialect) is Dialect.BETA:
-        return name
-    wire = {"type": _FORMAT_WIRE[name]}
-    if name == "pcm16":
-        wire["rate"] = 24000
+        return fmt.name
+    wire: Dict[str, Any] = {"type": fmt.ga_type}
+    if fmt.name == PCM16:
+        wire["rate"] = fmt.rate
     return wire
 
 

@@ -153,7 +153,7 @@ def _dataclass_schema(cls: Any, seen: Tuple[Any, ...]) -> Json:
         text = f.metadata.get("description") or field_docs.get(f.name)
         if text:
             schema["description"] = text
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             required.append(f.name)
         elif f.default is not dataclasses.MISSING:
             _put_default(schema, f.default)

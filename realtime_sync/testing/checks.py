@@ -185,7 +185,7 @@ def _range_error(event: Json, dialect: Dialect) -> Optional[EventError]:
     for dotted, lo, hi, integer in RANGES[dialect.value].get(event.get("type", ""), ()):
         for param, value in _lookup(event, dotted):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value,
-                                                                                                            int)):
+                                                                                                             int)):
                 continue
             kind = "integer" if integer else "decimal"
             if lo is not None and value < lo:

@@ -212,7 +212,7 @@ class FakeRealtimeServer:
         with self._cond:
             while True:
                 found = [e for e in self._received if e.get("type") == event_type and (predicate is None
-                                                                                        or predicate(e))]
+                                                                                       or predicate(e))]
                 if len(found) >= count:
                     return found[count - 1]
                 left = deadline - time.monotonic()

@@ -54,7 +54,7 @@ def validator_for(dialect: Union[Dialect, str], side: str, event_type: str,
     key = (d.value, lenient, side, event_type)
     found = _validators.get(key, False)
     if found is not False:
-        return found  # type: ignore[return-value]
+        return found
     with _validators_lock:
         doc = load_schema(d, lenient)
         schema = doc[side].get(event_type)

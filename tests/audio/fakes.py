@@ -85,7 +85,6 @@ class FakeInputStream(_FakeStream):
         return data
 
 
-
 class FakeOutputStream(_FakeStream):
     """Blocking output stream recording what is written.
 
@@ -144,4 +143,3 @@ class FakeOutputStream(_FakeStream):
 
     def start_stream(self) -> None:
         self.starts += 1
-

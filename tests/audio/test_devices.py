@@ -4,7 +4,6 @@ from realtime_sync.audio import AudioDeviceError, find_device, list_devices
 from realtime_sync.audio.devices import PA_INT16, DeviceInfo, choose_rate, open_pyaudio, suppress_stderr
 
 
-
 class FakePyAudio:
     """The subset of pyaudio.PyAudio that device discovery uses."""
 

@@ -31,8 +31,8 @@ def session_created(beta: bool = False, sid: str = "sess_TEST123") -> Dict[str, 
 def error_event(code: Optional[str], message: str, event_id: Optional[str] = None,
                 param: Optional[str] = None) -> Dict[str, Any]:
     return {"type": "error", "event_id": "event_err", "error": {"type": "invalid_request_error", "code": code,
-                                                               "message": message, "param": param,
-                                                               "event_id": event_id}}
+                                                                "message": message, "param": param,
+                                                                "event_id": event_id}}
 
 
 class Conn:

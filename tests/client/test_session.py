@@ -345,4 +345,5 @@ def test_queue_off_and_queue_limit(server):
     with client_for(server.base_url, queue_limit=3).start_session() as session:
         session.start_response()
         session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
-        assert len(session._delivery.queue) == 3 and session._delivery.queue.dropped == 2  # session.created + 4 response events
+        queue = session._delivery.queue
+        assert len(queue) == 3 and queue.dropped == 2  # session.created + 4 response events

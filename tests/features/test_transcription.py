@@ -15,7 +15,6 @@ from realtime_sync.transcription import (Transcriber, configure_transcription, t
 from .helpers import ScriptedSession
 
 
-
 def validate(wire, dialect):
     import os
     path = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "realtime_sync", "testing", "spec",

@@ -72,7 +72,7 @@ def test_ask_with_tools_waits_for_the_continuation():
     (call,) = result.tool_calls
     assert call.status == "completed" and call.output == "noon in UTC" and call.name == "get_time"
     assert [w["type"] for w in session.sent] == ["conversation.item.create", "response.create",
-                                                  "conversation.item.create", "response.create"]
+                                                 "conversation.item.create", "response.create"]
     dispatcher.close()
 
 
@@ -211,7 +211,7 @@ def test_push_to_talk():
         ptt.send(b"\x00\x00" * 2400)
     assert ptt.duration_ms == 200 and ptt.committed
     assert [w["type"] for w in session.sent] == ["input_audio_buffer.clear", "input_audio_buffer.commit",
-                                                  "response.create"]
+                                                 "response.create"]
     assert session.sent[-1]["response"]["instructions"] == "Short."
     assert ptt.result(5).text == "Pushed."
     assert session.observers == ()

@@ -23,6 +23,7 @@ from realtime_sync.testing import synthesize  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 
+
 def script_env(pulse):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_"))}
     env.update(pulse.env())

@@ -71,7 +71,7 @@ def test_azure_ga_path(fake_server):
     with SimClient(url + f"&api-key={fake_server.api_key}") as c:  # key in the query string
         c.expect("session.created")
     for headers, suffix in (({"api-key": "wrong"}, ""), ({}, ""), ({"api-key": fake_server.api_key},
-                                                                  "&api-version=2025-04-01-preview")):
+                                                                   "&api-version=2025-04-01-preview")):
         with pytest.raises(InvalidStatus) as info:
             SimClient(url + suffix, headers)
         assert info.value.response.status_code == 401

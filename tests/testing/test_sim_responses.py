@@ -44,7 +44,7 @@ def test_ga_audio_turn_order_and_content(fake_server):
     assert 0.05 < np.sqrt(np.mean((samples / 32768.0) ** 2)) < 0.3  # speech-like level
     done = events[-2]["response"]
     assert done["status"] == "completed" and done["output"][0]["content"] == [{"type": "output_audio",
-                                                                                "transcript": transcript}]
+                                                                               "transcript": transcript}]
     usage = done["usage"]
     assert usage["output_token_details"]["audio_tokens"] == int(len(samples) / 24000 * 20)
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
@@ -160,7 +160,7 @@ def test_max_output_tokens_makes_the_response_incomplete(make_fake_server):
         c.send({"type": "response.create", "response": {"max_output_tokens": 5, "output_modalities": ["text"]}})
         done = c.recv_until("response.done")[-1]["response"]
         assert done["status"] == "incomplete" and done["status_details"] == {"type": "incomplete",
-                                                                            "reason": "max_output_tokens"}
+                                                                             "reason": "max_output_tokens"}
         assert len(done["output"][0]["content"][0]["text"]) == 20
 
 

@@ -116,8 +116,8 @@ def test_frames_that_are_not_events(fake_server):
         err = _error(c, raw=b"\x00\x01binary")
         assert err["code"] == "invalid_event" and "binary frames are not supported" in err["message"]
         assert _error(c, raw='{"event_id": "a"}') == {"type": "invalid_request_error", "code": "invalid_event",
-                                                       "message": "The 'type' field is missing.", "param": None,
-                                                       "event_id": "a"}
+                                                      "message": "The 'type' field is missing.", "param": None,
+                                                      "event_id": "a"}
         for _ in range(4):  # errors alone are never fatal
             _error(c, raw="[1, 2]")
         c.send({"type": "input_audio_buffer.clear"})

@@ -17,7 +17,6 @@ from tests.support.traces import CLIENT_TYPES, load_trace
 from tests.testing.sim_client import SimClient
 
 
-
 def _collapse(types: List[str]) -> List[str]:
     out: List[str] = []
     for t in types:

@@ -77,7 +77,7 @@ def test_vad_turns_are_transcribed_and_never_answered(make_fake_server, beta):
     server = make_fake_server(transcriber=transcriber)
     with open_transcription(server, beta=beta) as c:
         c.send(dict(update_event(beta, input_audio_transcription={"model": "gpt-4o-mini-transcribe",
-                                                                   "language": "en", "prompt": "Turns."}),
+                                                                  "language": "en", "prompt": "Turns."}),
                     event_id="cfg"))
         updated = c.expect("transcription_session.updated" if beta else "session.updated")["session"]
         transcription = updated["input_audio_transcription"] if beta else updated["audio"]["input"]["transcription"]
