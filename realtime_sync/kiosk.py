@@ -286,7 +286,7 @@ class KioskAudio:
         while not self._stop.is_set():
             try:
                 chunk = mic.read(timeout=0.2)
-            except Exception as exc:  # noqa: BLE001 - the device died: stop pumping, the state shows it
+            except Exception as exc:  # the device died: stop pumping, the state shows it
                 log.error("microphone failed: %s", type(exc).__name__)
                 return
             if chunk is None:
@@ -325,7 +325,7 @@ class KioskAudio:
         if self.on_state is not None:
             try:
                 self.on_state(state)
-            except Exception:  # noqa: BLE001 - a printing callback must not stop the kiosk
+            except Exception:  # a printing callback must not stop the kiosk
                 log.exception("on_state callback raised (ignored)")
 
     def _monitor(self) -> None:

@@ -171,7 +171,7 @@ class AudioPlayer:
         if self._attached:
             try:
                 self.session.remove_observer(self)
-            except Exception:  # noqa: BLE001 - a closed session may not care
+            except Exception:  # a closed session may not care
                 pass
             self._attached = False
         self._closed = True
@@ -384,7 +384,7 @@ class AudioPlayer:
         try:
             try:
                 dropped = float(self.sink.flush(wait=True, timeout=bound) or 0.0)
-            except Exception as exc:  # noqa: BLE001 - a broken sink must not stop the truncate/cancel
+            except Exception as exc:  # a broken sink must not stop the truncate/cancel
                 log.warning("flushing the sink failed: %s", type(exc).__name__)
             if item is not None:
                 played = float(self.sink.played_ms)
@@ -409,7 +409,7 @@ class AudioPlayer:
         if self.on_interrupt is not None:
             try:
                 self.on_interrupt(result)
-            except Exception:  # noqa: BLE001 - a user callback must not break playback
+            except Exception:  # a user callback must not break playback
                 log.exception("on_interrupt callback raised (ignored)")
         return result
 
@@ -445,7 +445,7 @@ class AudioPlayer:
                 return
             try:
                 self._finish(task)
-            except Exception:  # noqa: BLE001 - keep the worker alive
+            except Exception:  # keep the worker alive
                 log.exception("interrupt failed")
 
     def __repr__(self) -> str:

@@ -72,7 +72,7 @@ class DeviceInfo:
 def import_pyaudio() -> Any:
     """Import and return the ``pyaudio`` module, or raise :class:`AudioBackendUnavailableError` with install hints."""
     try:
-        import pyaudio  # noqa: WPS433 (lazy on purpose: the audio extra is optional)
+        import pyaudio  # lazy on purpose: the audio extra is optional
     except ImportError as exc:
         raise AudioBackendUnavailableError() from exc
     return pyaudio
@@ -166,7 +166,7 @@ def close_pyaudio(pa: Any) -> None:
     with PORTAUDIO_LOCK:
         try:
             pa.terminate()
-        except Exception as exc:  # noqa: BLE001 - teardown must not raise
+        except Exception as exc:  # teardown must not raise
             logger.debug("PyAudio.terminate failed: %s", type(exc).__name__)
 
 
@@ -183,7 +183,7 @@ def probe_rates(pa: Any, index: int, kind: str, channels: int = 1,
                 ok.append(int(rate))
         except ValueError:
             continue
-        except Exception as exc:  # noqa: BLE001 - some host APIs raise odd errors for odd rates
+        except Exception as exc:  # some host APIs raise odd errors for odd rates
             logger.debug("probing %d Hz on device %d failed: %s", rate, index, type(exc).__name__)
     return tuple(ok)
 
@@ -195,7 +195,7 @@ def _device_info(pa: Any, index: int, probe: bool, defaults: Tuple[int, int]) ->
     host = ""
     try:
         host = str(pa.get_host_api_info_by_index(raw.get("hostApi", 0)).get("name", ""))
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     in_rates: Tuple[int, ...] = ()
     out_rates: Tuple[int, ...] = ()

@@ -128,7 +128,7 @@ class Microphone(ChunkSource):
     def _run(self) -> None:
         try:
             ds = self._opener()
-        except BaseException as exc:  # noqa: BLE001 - handed to the constructor
+        except BaseException as exc:  # handed to the constructor
             self._open_error = exc
             self._reader_done = True
             self._opened.set()
@@ -147,7 +147,7 @@ class Microphone(ChunkSource):
             while not self._stop.is_set():
                 try:
                     data = self._read(ds.stream, read_frames)
-                except Exception as exc:  # noqa: BLE001 - counted, never fatal at once
+                except Exception as exc:  # counted, never fatal at once
                     if pa_error_code(exc) == PA_INPUT_OVERFLOWED:
                         self.overflows += 1
                         self._log_overflow(logging.WARNING, "microphone input overflow (%d so far)", self.overflows)
@@ -195,7 +195,7 @@ class Microphone(ChunkSource):
             return chunk
         try:
             muted = bool(self.gate())
-        except Exception as exc:  # noqa: BLE001 - a broken gate must not kill the mic; fail open
+        except Exception as exc:  # a broken gate must not kill the mic; fail open
             self._log_gate(logging.ERROR, "microphone gate raised %s; passing audio through", type(exc).__name__)
             return chunk
         if muted:

@@ -333,14 +333,14 @@ class Speaker:
     def _run(self) -> None:
         try:
             ds = self._opener()
-        except BaseException as exc:  # noqa: BLE001 - handed to the constructor
+        except BaseException as exc:  # handed to the constructor
             self._open_error = exc
             self._opened.set()
             return
         self.device, self.device_rate, self.channels = ds.device, int(ds.rate), int(ds.channels)
         try:
             self.output_latency = float(ds.stream.get_output_latency())
-        except Exception:  # noqa: BLE001 - injected streams may not report it
+        except Exception:  # injected streams may not report it
             self.output_latency = 0.0
         resampler = StreamResampler(self.wire_rate, self.device_rate, 1)
         ratio = self.wire_rate / float(self.device_rate)
@@ -384,7 +384,7 @@ class Speaker:
                     try:
                         ds.stream.write(dev)
                         consecutive_errors = 0
-                    except Exception as exc:  # noqa: BLE001 - counted; a dead device ends playback below
+                    except Exception as exc:  # counted; a dead device ends playback below
                         ok = False
                         self.write_errors += 1
                         consecutive_errors += 1
@@ -408,12 +408,12 @@ class Speaker:
                 if self.on_played is not None and dev:
                     try:
                         self.on_played(out, confirmed)
-                    except Exception as exc:  # noqa: BLE001 - a broken tap must not stop playback
+                    except Exception as exc:  # a broken tap must not stop playback
                         self._log_hook(logging.ERROR, "speaker on_played hook raised %s", type(exc).__name__)
                 if self.error is not None:
                     logger.error("speaker stopped: %s", self.error)
                     break
-        except BaseException as exc:  # noqa: BLE001 - recorded for the owner; drain()/write() see it
+        except BaseException as exc:  # recorded for the owner; drain()/write() see it
             self.error = exc
             logger.exception("speaker player thread failed")
         finally:

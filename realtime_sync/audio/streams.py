@@ -33,11 +33,11 @@ class DeviceStream:
             try:
                 if stop:
                     self.stream.stop_stream()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 logger.debug("stop_stream failed: %s", type(exc).__name__)
             try:
                 self.stream.close()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 logger.debug("stream close failed: %s", type(exc).__name__)
         close_pyaudio(self.pa)
 
@@ -96,7 +96,7 @@ class GivenStream:
             if fn is not None:
                 try:
                     fn()
-                except Exception as exc:  # noqa: BLE001 - teardown must not raise
+                except Exception as exc:  # teardown must not raise
                     logger.debug("%s failed: %s", name, type(exc).__name__)
 
 
@@ -116,5 +116,5 @@ def abort_stream(stream: Any, restart: bool) -> None:
         _portaudio.abort_stream(inner)
         if restart:
             _portaudio.start_stream(inner)
-    except Exception as exc:  # noqa: BLE001 - best effort: queued audio is already gone
+    except Exception as exc:  # best effort: queued audio is already gone
         logger.debug("aborting the output stream failed: %s", type(exc).__name__)

@@ -35,7 +35,7 @@ def decoder(cls: Type[T]) -> Callable[[Dict[str, Any]], T]:
             args.append(f"_opt(c_{f.name}, g({wire!r}))")
     namespace["_opt"] = _opt
     src = "def _decode(d):\n    g = d.get\n    return cls(" + ", ".join(args) + ")\n"
-    exec(src, namespace)  # noqa: S102 - generated from dataclass field names only
+    exec(src, namespace)  # generated from dataclass field names only
     fn = namespace["_decode"]
     setattr(cls, "_decoder", fn)
     return fn

@@ -174,7 +174,7 @@ class SimConnection:
             self.close_code, self.close_reason = code, reason
         try:
             self.ws.close(code, reason)
-        except Exception:  # noqa: BLE001 - already closed or broken
+        except Exception:  # already closed or broken
             pass
 
     def _close_async(self, code: int, reason: str) -> None:

@@ -163,7 +163,7 @@ class ResponseRun:
             if isinstance(result, CallFailed):
                 raise result.error
             reply = Reply.coerce(result)
-        except Exception as exc:  # noqa: BLE001 - a user responder's bug fails the response, as a server error would
+        except Exception as exc:  # a user responder's bug fails the response, as a server error would
             logger.error("responder failed: %s", type(exc).__name__)
             logger.debug("responder traceback", exc_info=exc)
             self.status_details = {"type": "failed", "error": {"type": "server_error", "code": "responder_error"}}

@@ -116,7 +116,7 @@ def serve_http(server: Any, sock: socket.socket) -> None:
                 "Connection: close\r\n\r\n").encode("latin-1")
         sock.sendall(head + data)
         logger.debug("REST %s -> %d (%d bytes)", method, status, len(data))
-    except Exception as exc:  # noqa: BLE001 - one bad request must not kill the thread noisily
+    except Exception as exc:  # one bad request must not kill the thread noisily
         logger.debug("REST request failed: %s", type(exc).__name__)
     finally:
         try:

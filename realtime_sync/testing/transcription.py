@@ -93,7 +93,7 @@ def transcribe_item(conn: Any, stored: StoredItem) -> None:
         transcript: Optional[str] = str(conn.config.transcriber(request))
         parts[0].transcript = transcript
         failure = None
-    except Exception as exc:  # noqa: BLE001 - reported as the service reports a failed transcription
+    except Exception as exc:  # reported as the service reports a failed transcription
         logger.error("transcriber failed: %s", type(exc).__name__)
         logger.debug("transcriber traceback", exc_info=exc)
         transcript, failure = None, exc

@@ -120,7 +120,7 @@ class Worker:
             call, stream.call = stream.call, None
             try:
                 stream.pending = call.fn()
-            except Exception as exc:  # noqa: BLE001 - handed to the generator
+            except Exception as exc:  # handed to the generator
                 stream.pending = CallFailed(exc)
         with self._lock:
             if stream.finished:

@@ -43,7 +43,7 @@ class DaemonPool:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn(*args))
-                except BaseException as exc:  # noqa: BLE001 - handed to the future
+                except BaseException as exc:  # handed to the future
                     future.set_exception(exc)
             del task, future
             self._idle.release()

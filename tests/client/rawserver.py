@@ -92,7 +92,7 @@ class RawServer:
             self.script(conn)
         except (EOFError, OSError):
             pass
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             self.error = exc
 
     def __exit__(self, *exc: Any) -> None:

@@ -154,7 +154,7 @@ def test_connection_dropped_mid_stream_fails_everything():
 def _catch(fn):
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return exc
 
 

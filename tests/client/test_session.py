@@ -179,7 +179,7 @@ def test_wait_for_fails_when_connection_ends(server):
     def waiter():
         try:
             session.wait_for("response.done", timeout=10)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             box["exc"] = exc
 
     t = threading.Thread(target=waiter)
@@ -311,7 +311,7 @@ def test_azure_entra_and_key_against_server(server):
     assert first(server.received, "session.update")["session"]["voice"] == "alloy"
 
 
-def RealtimeClient_azure(server, **kwargs):  # noqa: N802 - reads like the constructor it wraps
+def RealtimeClient_azure(server, **kwargs):  # reads like the constructor it wraps
     from realtime_sync import RealtimeClient
     return RealtimeClient.azure(server.base_url.replace("/v1", ""), "my-deployment", request_timeout=10, **kwargs)
 
