@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, List
 
 import pytest
 
-from tests.audio.pulse import PulseDaemon, PulseUnavailable
+from realtime_sync.testing.pulse import PulseDaemon, PulseUnavailable
 
 try:  # the simulator needs the ``testing`` extra (websockets, jsonschema, numpy)
     from realtime_sync.testing import FakeRealtimeServer, validation_scope

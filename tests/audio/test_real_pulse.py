@@ -9,7 +9,7 @@ from realtime_sync.audio import (AudioDeviceError, Microphone, Speaker, find_dev
                                  ulaw_decode, ulaw_encode)
 from tests.audio.fakes import dominant_hz, samples, tone
 from tests.support.waiting import wait_until
-from tests.audio.pulse import SINE_HZ, SINE_SOURCE, SINK
+from realtime_sync.testing.pulse import SINE_HZ, SINE_SOURCE, SINK
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -11,7 +11,7 @@ frame, then sends N server events taken from the recorded GA traces (audio delta
 The default session carries the feature observers (tool dispatcher, conversation mirror, usage tracker); a fourth
 run without them shows what they cost per update.
 
-Usage: python benchmarks/receive.py [--messages 30000] [--repeat 3]
+Usage: python scripts/benchmarks/receive.py [--messages 30000] [--repeat 3]
 Targets: realtime_sync >= 0.6x the raw loop, >= 3x openai-python.
 """
 import argparse
@@ -28,7 +28,7 @@ import time
 from typing import Callable, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
 CLIENT_TYPES = {"session.update", "input_audio_buffer.append", "input_audio_buffer.commit",

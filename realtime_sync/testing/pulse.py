@@ -1,8 +1,9 @@
 """A private PulseAudio daemon for tests that need real PortAudio devices on a machine without a sound card.
 
-Reusable from any test folder::
+Used by this project's tests and benchmarks, and usable by yours (import it explicitly; ``realtime_sync.testing``
+does not load it)::
 
-    from tests.audio.pulse import PulseDaemon, PulseUnavailable
+    from realtime_sync.testing.pulse import PulseDaemon, PulseUnavailable
     with PulseDaemon.start() as pulse:      # raises PulseUnavailable with the reason when it cannot start
         with pulse.client_env():            # PULSE_SERVER etc. for PortAudio's ALSA "pulse"/"default" devices
             ...

@@ -17,10 +17,10 @@ and the benchmark reports the client process's CPU time (``time.process_time``: 
    ``conn.input_audio_buffer.append()`` every 20 ms, the main thread iterating the connection's typed events and
    decoding ``response.output_audio.delta`` (target: realtime_sync <= 0.3x its CPU);
 3. realtime_sync through real PyAudio streams (``KioskAudio``: a Microphone on a 440 Hz PulseAudio source, a
-   Speaker on a PulseAudio null sink), using the private daemon of ``tests/audio/pulse.py`` (needs ``pulseaudio``
+   Speaker on a PulseAudio null sink), using the private daemon of ``realtime_sync.testing.pulse`` (needs ``pulseaudio``
    and ``libasound2-plugins``; skipped with a note when unavailable, or with ``--no-pyaudio``).
 
-Usage: python benchmarks/duplex.py [--seconds 10] [--repeat 2] [--no-pyaudio]   (about 90 s with the defaults)
+Usage: python scripts/benchmarks/duplex.py [--seconds 10] [--repeat 2] [--no-pyaudio]   (about 90 s with the defaults)
 """
 import argparse
 import base64
@@ -34,7 +34,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
 FRAME_MS = 20
@@ -195,10 +195,8 @@ def start_pulse() -> Tuple[Optional[Any], str]:
         import_pyaudio()
     except AudioBackendUnavailableError as exc:
         return None, f"PyAudio is not importable ({exc})"
-    try:
-        from tests.audio.pulse import SINE_SOURCE, PulseDaemon, PulseUnavailable
-    except ImportError as exc:
-        return None, f"tests/audio/pulse.py not found ({exc})"
+    from realtime_sync.testing.pulse import SINE_SOURCE, PulseDaemon, PulseUnavailable
+
     try:
         daemon = PulseDaemon.start()
     except PulseUnavailable as exc:

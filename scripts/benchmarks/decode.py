@@ -1,7 +1,7 @@
 """Decode cost of parse_update against json.loads of the same frame (issue 2 target: at most 2x).
 
 Also shows dataclasses-json's from_dict on the same frame, the cost the protocol layer avoids.
-Run: python benchmarks/decode.py
+Run: python scripts/benchmarks/decode.py
 """
 import base64
 import json
@@ -11,7 +11,7 @@ import timeit
 from dataclasses import dataclass
 from typing import Optional
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 from dataclasses_json import DataClassJsonMixin  # noqa: E402
 
