@@ -32,7 +32,7 @@ import time
 from typing import Any, Callable, Iterator, Optional, Protocol
 
 from .errors import ProtocolError, RealtimeError, RealtimeTimeoutError
-from .audio.file_source import FileMicrophone  # noqa: F401 - re-exported
+from .audio.file_microphone import FileMicrophone  # noqa: F401 - re-exported
 from .observers import SendHandle, SessionLike
 from .playback import INTERRUPTED, LISTENING, USER_SPEAKING, AudioPlayer, InterruptResult
 from .protocol.audio_formats import bytes_per_second, normalize_format

@@ -11,26 +11,19 @@ import os
 import stat
 import threading
 import time
-import wave
 from collections import deque
-from typing import Any, Callable, Deque, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterator, Optional, Union
 
 from ..errors import AudioFormatError, RealtimeError
+from ..protocol.audio_formats import PCM16, PCM16_RATE, audio_format
+from ..protocol.wav import WavInfo, is_wav_header, parse_wav_header
 from .delivery import clone_error
 
-__all__ = ["AudioSendHandle", "AudioJob", "make_audio_job", "WIRE_RATE", "bytes_per_second"]
+__all__ = ["AudioSendHandle", "AudioJob", "make_audio_job"]
 
 log = logging.getLogger("realtime_sync.audio_input")
 
-WIRE_RATE = 24000
 _FEED_BUFFER_CHUNKS = 32
-
-
-def bytes_per_second(fmt: Optional[str]) -> Tuple[int, int]:
-    """(bytes per second, sample width) of a session input format (pcm16 unless told otherwise)."""
-    if fmt in ("g711_ulaw", "g711_alaw", "audio/pcmu", "audio/pcma"):
-        return 8000, 1
-    return WIRE_RATE * 2, 2
 
 
 class AudioSendHandle:
@@ -227,46 +220,56 @@ def _memory_reader(data: Union[bytes, bytearray, memoryview]) -> Callable[[int],
 
 
 def _resample_hint(desc: str) -> AudioFormatError:
-    return AudioFormatError(f"WAV audio is {desc}; the Realtime API needs 24000 Hz mono 16-bit PCM. "
+    return AudioFormatError(f"WAV audio is {desc}; the Realtime API needs {PCM16_RATE} Hz mono 16-bit PCM. "
                             "Install the audio extra to convert it automatically (pip install "
-                            "realtime_sync[audio]) or convert it first (sox in.wav -r 24000 -c 1 -b 16 out.wav)")
+                            f"realtime_sync[audio]) or convert it first (sox in.wav -r {PCM16_RATE} -c 1 -b 16 "
+                            "out.wav)")
 
 
-def _open_wav(source: Any) -> Tuple[Optional[Callable[[int], bytes]], Optional[bytes], Callable[[], Any]]:
-    """(reader, None, close) for a 24 kHz mono PCM16 WAV, or (None, converted bytes, noop) via the audio package."""
-    desc = "in a format the wave module cannot read"
-    try:
-        w = wave.open(source, "rb")
-    except (wave.Error, EOFError) as exc:
-        w = None
-        desc = f"not plain PCM ({exc})"
-    if w is not None:
-        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
-        if (rate, channels, width) == (WIRE_RATE, 1, 2) and w.getcomptype() == "NONE":
-            return (lambda n: w.readframes(n // 2)), None, w.close
-        w.close()
-        desc = f"{rate} Hz, {channels} channel(s), {8 * width}-bit"
-        if hasattr(source, "seek"):
-            source.seek(0)
-    try:
-        from ..audio import read_wav
-    except ImportError:
-        raise _resample_hint(desc) from None
-    try:
-        return None, read_wav(source), lambda: None
-    except ImportError:
-        raise _resample_hint(desc) from None
+def _data_reader(fh: Any, size: int) -> Callable[[int], bytes]:
+    """``read(n)`` over the next ``size`` bytes of ``fh`` (a WAV file's data chunk; what follows is not audio)."""
+    left = size
+
+    def read(n: int) -> bytes:
+        nonlocal left
+        out = fh.read(min(n, left)) if left > 0 else b""
+        left -= len(out)
+        return out
+    return read
 
 
-def _is_wav_path(path: str) -> bool:
-    if path.lower().endswith((".wav", ".wave")):
-        return True
+def _chunks_reader(chunks: Iterator[bytes]) -> Callable[[int], bytes]:
+    """``read(n)`` over an iterator of byte chunks (a converter working as the writer asks for audio)."""
+    buf = bytearray()
+
+    def read(n: int) -> bytes:
+        while len(buf) < n:
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            buf.extend(chunk)
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+    return read
+
+
+def _wav_job(fh: Any, name: str, close: Optional[Callable[[], Any]], common: Dict[str, Any]) -> "AudioJob":
+    """A job for an open WAV file: its header is parsed once; 24 kHz mono PCM16 streams as it is, anything else is
+    converted on the fly by the audio extra (or refused, naming the format, without it)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
-        return False
-    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+        info: WavInfo = parse_wav_header(fh, name)
+        if info.is_wire_pcm16:
+            return AudioJob(read=_data_reader(fh, info.data_size), close=close, **common)
+        try:
+            from ..audio.wav import iter_wav_data
+        except ImportError:
+            raise _resample_hint(info.describe()) from None
+        return AudioJob(read=_chunks_reader(iter_wav_data(fh, info, name, 1000)), close=close, **common)
+    except BaseException:
+        if close is not None:
+            close()
+        raise
 
 
 def _blocking_file(f: Any) -> bool:
@@ -282,45 +285,43 @@ def _blocking_file(f: Any) -> bool:
 def make_audio_job(source: Any, *, input_format: Optional[str] = None, chunk_ms: int = 100,
                    realtime: bool = False) -> AudioJob:
     """Validate ``source`` (in the caller's thread, so format errors raise at once) and wrap it in a job."""
-    bps, width = bytes_per_second(input_format)
+    fmt = audio_format(input_format)
+    bps, width = fmt.bytes_per_second, fmt.sample_width
     chunk = max(width, (bps * chunk_ms // 1000) // width * width)
-    common = dict(chunk_bytes=chunk, bps=bps, sample_width=width, realtime=realtime)
-    pcm16 = width == 2
+    common: Dict[str, Any] = dict(chunk_bytes=chunk, bps=bps, sample_width=width, realtime=realtime)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = memoryview(source).cast("B")
         if data.nbytes % width:
             raise AudioFormatError(f"raw PCM16 audio must have an even byte count, got {data.nbytes}")
-        return AudioJob(read=_memory_reader(data), **common)  # type: ignore[arg-type]
+        return AudioJob(read=_memory_reader(data), **common)
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.isfile(path):
             raise AudioFormatError(f"no such audio file: {path}")
-        if _is_wav_path(path):
-            if not pcm16:
+        f = open(path, "rb")  # opened once: sniffed, parsed and streamed from this handle
+        head = f.read(12)
+        f.seek(0)
+        if is_wav_header(head) or path.lower().endswith((".wav", ".wave")):
+            if fmt.name != PCM16:
+                f.close()
                 raise AudioFormatError("WAV files need the pcm16 input format; this session uses G.711")
-            reader, converted, close = _open_wav(path)
-            if converted is not None:
-                return AudioJob(read=_memory_reader(converted), **common)  # type: ignore[arg-type]
-            return AudioJob(read=reader, close=close, **common)  # type: ignore[arg-type]
-        size = os.path.getsize(path)
+            return _wav_job(f, os.path.basename(path), f.close, common)
+        size = os.fstat(f.fileno()).st_size
         if size % width:
+            f.close()
             raise AudioFormatError(f"raw PCM16 file {os.path.basename(path)} has an odd size ({size} bytes)")
-        f = open(path, "rb")
-        return AudioJob(read=f.read, close=f.close, **common)  # type: ignore[arg-type]
+        return AudioJob(read=f.read, close=f.close, **common)
     if hasattr(source, "read"):
         if not _blocking_file(source) and hasattr(source, "seek"):
             pos = source.tell()
             head = source.read(12)
             source.seek(pos)
-            if isinstance(head, bytes) and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-                reader, converted, _close = _open_wav(source)
-                if converted is not None:
-                    return AudioJob(read=_memory_reader(converted), **common)  # type: ignore[arg-type]
-                return AudioJob(read=reader, **common)  # type: ignore[arg-type]
-            return AudioJob(read=source.read, **common)  # type: ignore[arg-type]
+            if isinstance(head, bytes) and is_wav_header(head):
+                return _wav_job(source, str(getattr(source, "name", "<stream>")), None, common)
+            return AudioJob(read=source.read, **common)
         read = source.read
-        return AudioJob(iterable=iter(lambda: read(chunk), b""), **common)  # type: ignore[arg-type]
+        return AudioJob(iterable=iter(lambda: read(chunk), b""), **common)
     if hasattr(source, "__iter__"):
-        return AudioJob(iterable=source, **common)  # type: ignore[arg-type]
+        return AudioJob(iterable=source, **common)
     raise TypeError(f"send_audio takes bytes, a file path, a file object or an iterable of bytes, "
                     f"not {type(source).__name__}")

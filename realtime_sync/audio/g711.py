@@ -12,8 +12,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from realtime_sync.errors import AudioFormatError
 from realtime_sync.audio.resample import StreamResampler
+from realtime_sync.errors import AudioFormatError
+from realtime_sync.protocol.audio_formats import (G711_ALAW, G711_RATE, G711_ULAW, PCM16, PCM16_RATE,
+                                                  normalize_format, silence, wire_rate, wire_sample_width)
 
 __all__ = [
     "ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode",
@@ -23,18 +25,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("realtime_sync.audio.g711")
-
-PCM16 = "pcm16"
-G711_ULAW = "g711_ulaw"
-G711_ALAW = "g711_alaw"
-PCM16_RATE = 24000
-G711_RATE = 8000
-
-_FORMAT_ALIASES = {
-    "pcm16": PCM16, "audio/pcm": PCM16, "pcm": PCM16,
-    "g711_ulaw": G711_ULAW, "audio/pcmu": G711_ULAW, "pcmu": G711_ULAW, "ulaw": G711_ULAW,
-    "g711_alaw": G711_ALAW, "audio/pcma": G711_ALAW, "pcma": G711_ALAW, "alaw": G711_ALAW,
-}
 
 _SEG_UEND = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
 _SEG_AEND = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF], dtype=np.int32)
@@ -110,36 +100,6 @@ def ulaw_decode(data: bytes) -> bytes:
 def alaw_decode(data: bytes) -> bytes:
     """G.711 A-law -> PCM16 little-endian (same as ``audioop.alaw2lin(data, 2)``)."""
     return _ALAW_DEC[np.frombuffer(data, dtype=np.uint8)].tobytes()
-
-
-def normalize_format(fmt: str) -> str:
-    """Map a beta name ("pcm16", "g711_ulaw", "g711_alaw") or GA name ("audio/pcm", "audio/pcmu", "audio/pcma")
-    to the beta name; raises :class:`AudioFormatError` for anything else."""
-    key = str(fmt).strip().lower()
-    try:
-        return _FORMAT_ALIASES[key]
-    except KeyError:
-        raise AudioFormatError(
-            f"unknown audio format {fmt!r}; expected one of pcm16, g711_ulaw, g711_alaw "
-            "(or audio/pcm, audio/pcmu, audio/pcma)") from None
-
-
-def wire_rate(fmt: str) -> int:
-    """Sample rate of a wire format: 24000 for PCM16, 8000 for G.711."""
-    return PCM16_RATE if normalize_format(fmt) == PCM16 else G711_RATE
-
-
-def wire_sample_width(fmt: str) -> int:
-    """Bytes per sample on the wire: 2 for PCM16, 1 for G.711."""
-    return 2 if normalize_format(fmt) == PCM16 else 1
-
-
-def silence(fmt: str, nbytes: int) -> bytes:
-    """``nbytes`` of digital silence in wire format ``fmt`` (0x00 PCM16, 0xFF mu-law, 0xD5 A-law)."""
-    f = normalize_format(fmt)
-    if f == PCM16:
-        return bytes(nbytes)
-    return (b"\xff" if f == G711_ULAW else b"\xd5") * nbytes
 
 
 def _codec(fmt: str) -> Tuple[str, int]:

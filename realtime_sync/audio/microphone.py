@@ -24,7 +24,8 @@ import time
 from typing import Any, Callable, Deque, Optional, Union
 
 from realtime_sync.audio import g711
-from realtime_sync.audio._util import ChunkSource, RateLimitedLog
+from realtime_sync.audio.device_helpers import RateLimitedLog
+from realtime_sync.audio.interfaces import ChunkSource
 from realtime_sync.audio.devices import DeviceInfo, pa_error_code
 from realtime_sync.audio.streams import DeviceStream, GivenStream, open_device_stream
 from realtime_sync.errors import AudioDeviceError

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 import numpy as np
 
 from realtime_sync.audio import g711
-from realtime_sync.audio._util import ByteQueue, RateLimitedLog, is_arm
+from realtime_sync.audio.device_helpers import ByteQueue, RateLimitedLog, is_arm
 from realtime_sync.audio.clock import PlayClock
 from realtime_sync.audio.devices import DeviceInfo
 from realtime_sync.errors import AudioDeviceError

@@ -86,7 +86,8 @@ def test_wav_other_rate_is_converted(server, session, tmp_path):
 
 def test_wav_other_rate_without_audio_extra(server, session, tmp_path, monkeypatch):
     write_wav(tmp_path / "c.wav", pcm(1000), rate=44100, channels=2)
-    monkeypatch.setitem(sys.modules, "realtime_sync.audio", None)  # as if numpy/soxr were not installed
+    for name in ("realtime_sync.audio", "realtime_sync.audio.wav"):  # as if numpy/soxr were not installed
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(AudioFormatError) as info:
         session.send_audio(str(tmp_path / "c.wav"))
     text = str(info.value)
@@ -252,3 +253,33 @@ def test_server_close_fails_pending_audio():
             handle.wait(5)
         assert info.value.code == 1011
         session.close()
+
+
+@pytest.mark.parametrize("rate,channels", [(24000, 1), (16000, 2)])
+def test_a_wav_file_is_opened_and_parsed_once(server, session, tmp_path, monkeypatch, rate, channels):
+    if rate != 24000:
+        pytest.importorskip("numpy")
+        pytest.importorskip("soxr")
+    import builtins
+
+    from realtime_sync.protocol import wav
+
+    path = tmp_path / "once.wav"
+    write_wav(path, pcm(rate // 10 * 2 * channels), rate=rate, channels=channels)  # 100 ms
+    opened, parsed = [], []
+    real_open, real_parse = builtins.open, wav.parse_wav_header
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == str(path):
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    def counting_parse(fh, name):
+        parsed.append(name)
+        return real_parse(fh, name)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr("realtime_sync._connection.audio_jobs.parse_wav_header", counting_parse)
+    handle = session.send_audio(path)
+    assert handle.wait(5) and abs(handle.bytes_sent - 4800) <= 100
+    assert len(opened) == 1 and len(parsed) == 1

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
-from realtime_sync.audio._util import ChunkSource
+from realtime_sync.audio.interfaces import ChunkSource
 
 RATE = 24000
 

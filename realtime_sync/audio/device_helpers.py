@@ -1,10 +1,10 @@
-"""Small helpers shared by the audio classes: a rate-limited logger and a byte FIFO."""
+"""Helpers of the device classes (Speaker, Microphone): a rate-limited logger, a byte FIFO and the ARM check."""
 import collections
 import logging
 import time
-from typing import Callable, Deque, Iterator, Optional
+from typing import Callable, Deque, Optional
 
-__all__ = ["RateLimitedLog", "ByteQueue", "ChunkSource", "is_arm"]
+__all__ = ["RateLimitedLog", "ByteQueue", "is_arm"]
 
 
 class RateLimitedLog:
@@ -83,20 +83,3 @@ def is_arm() -> bool:
 
     machine = platform.machine().lower()
     return machine.startswith("arm") or machine.startswith("aarch64")
-
-
-class ChunkSource:
-    """Iteration over ``read()``: chunks until ``read`` returns ``b""`` (closed / ended). Audio sources subclass it
-    so ``session.send_audio(source)`` can consume them like any iterable."""
-
-    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        chunk = self.read()
-        if not chunk:
-            raise StopIteration
-        return chunk

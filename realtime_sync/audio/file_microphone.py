@@ -9,8 +9,8 @@ import time
 from typing import Callable, Optional, Union
 
 from realtime_sync.audio import g711
-from realtime_sync.audio._util import ChunkSource
-from realtime_sync.audio.files import read_wav
+from realtime_sync.audio.interfaces import ChunkSource
+from realtime_sync.audio.wav import read_wav
 
 __all__ = ["FileMicrophone"]
 
