@@ -99,8 +99,6 @@ def _check(info: WavInfo, align: int, name: str) -> None:
             f"convert it e.g. with `sox {name} -r {PCM16_RATE} -c 1 -b 16 out.wav`")
 
 
-
-
 def open_binary(path_or_file: PathOrFile) -> Tuple[BinaryIO, bool, str]:
     """(file, owned, name): an open binary file (opened here when given a path: ``owned``) and a name for errors."""
     if hasattr(path_or_file, "read"):

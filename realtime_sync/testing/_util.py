@@ -9,9 +9,11 @@ from typing import List
 
 import numpy as np
 
+from ..protocol.audio_formats import bytes_per_second
+
 __all__ = [
     "new_id", "obfuscation", "ulaw_decode", "alaw_decode", "ulaw_encode", "alaw_encode", "decode_to_float",
-    "encode_from_int16", "format_rate", "bytes_per_ms", "tokenize", "split_clauses", "estimate_tokens",
+    "encode_from_int16", "bytes_per_ms", "tokenize", "split_clauses", "estimate_tokens",
 ]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -87,13 +89,9 @@ def alaw_encode(samples: np.ndarray) -> bytes:
     return _ALAW_ENC[samples.astype(np.int32) + 32768].tobytes()
 
 
-def format_rate(fmt: str) -> int:
-    """Sample rate of a wire format: PCM16 is 24 kHz, G.711 8 kHz."""
-    return 24000 if fmt == "pcm16" else 8000
-
-
 def bytes_per_ms(fmt: str) -> int:
-    return 48 if fmt == "pcm16" else 8
+    """Wire bytes per millisecond of audio (48 for PCM16, 8 for G.711)."""
+    return bytes_per_second(fmt) // 1000
 
 
 def decode_to_float(data: bytes, fmt: str) -> np.ndarray:

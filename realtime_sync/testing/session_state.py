@@ -9,7 +9,8 @@ import copy
 import time
 from typing import Any, Dict, List, Optional
 
-from ..protocol import Dialect, SessionOptions, audio_format_name
+from ..protocol import Dialect, SessionOptions, audio_format_name, audio_format_wire
+from ..protocol.audio_formats import PCM16
 from .checks import EventError, prune_nulls
 from .transcription import TRANSCRIPTION_VAD_DEFAULTS, default_transcription_wire
 from .validate import load_schema
@@ -63,7 +64,7 @@ def _default_wire(dialect: Dialect, model: str, session_id: str, expires_at: int
                 "truncation": "auto", "prompt": None, "expires_at": expires_at,
                 "input_audio_noise_reduction": None, "input_audio_format": "pcm16",
                 "input_audio_transcription": None, "client_secret": None, "include": None}
-    pcm = {"type": "audio/pcm", "rate": 24000}
+    pcm = audio_format_wire(PCM16, Dialect.GA)
     return {"type": "realtime", "object": "realtime.session", "id": session_id, "model": model,
             "output_modalities": ["audio"], "instructions": DEFAULT_INSTRUCTIONS, "tools": [], "tool_choice": "auto",
             "max_output_tokens": "inf", "tracing": None, "truncation": "auto", "prompt": None,
@@ -205,7 +206,7 @@ class SessionState:
         if self.dialect is Dialect.BETA:
             return self.wire.get("output_audio_format") or "pcm16"
         output = self.wire["audio"].get("output") or {}
-        return copy.deepcopy(output.get("format") or {"type": "audio/pcm", "rate": 24000})
+        return copy.deepcopy(output.get("format") or audio_format_wire(PCM16, Dialect.GA))
 
     @property
     def speed(self) -> float:

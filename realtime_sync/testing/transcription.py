@@ -12,7 +12,8 @@ does not accept: see :func:`transcription_refusal`.
 import logging
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ..protocol import Dialect
+from ..protocol import Dialect, audio_format_wire
+from ..protocol.audio_formats import PCM16
 from ._util import new_id, obfuscation, tokenize
 from .checks import EventError
 from .conversation import StoredItem
@@ -49,7 +50,7 @@ def default_transcription_wire(dialect: Dialect, session_id: str, expires_at: in
                 "client_secret": {"value": "", "expires_at": expires_at}}
     return {"type": "transcription", "object": "realtime.transcription_session", "id": session_id,
             "expires_at": expires_at,
-            "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000},
+            "audio": {"input": {"format": audio_format_wire(PCM16, Dialect.GA),
                                 "transcription": dict(DEFAULT_TRANSCRIPTION), "noise_reduction": None,
                                 "turn_detection": vad}},
             "include": None}

@@ -19,7 +19,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from ._util import bytes_per_ms, decode_to_float, format_rate
+from ..protocol.audio_formats import wire_rate
+from ._util import bytes_per_ms, decode_to_float
 
 __all__ = ["VadEvent", "InputAudioBuffer", "threshold_dbfs", "FRAME_MS", "MIN_SPEECH_MS"]
 
@@ -44,7 +45,7 @@ class InputAudioBuffer:
 
     def __init__(self, fmt: str = "pcm16") -> None:
         self.fmt = fmt
-        self.rate = format_rate(fmt)
+        self.rate = wire_rate(fmt)
         self.width = 2 if fmt == "pcm16" else 1
         self.buffer = bytearray()
         self.buffer_start_ms = 0.0  #: stream time of buffer[0]
