@@ -11,7 +11,7 @@ from realtime_sync import protocol
 from realtime_sync.protocol import updates
 
 PACKAGE = Path(realtime_sync.__file__).parent
-PUBLIC_MODULES = ["realtime_sync", "realtime_sync.protocol", "realtime_sync.protocol.updates", "realtime_sync.errors",
+PUBLIC_MODULES = ["realtime_sync", "realtime_sync.protocol", "realtime_sync.errors",
                   "realtime_sync.tools", "realtime_sync.audio", "realtime_sync.testing", "realtime_sync.observers"]
 
 

@@ -486,21 +486,3 @@ def parse_update(message: Union[str, bytes, bytearray, Json]) -> ConversationUpd
         return dec(data)
     except (TypeError, AttributeError, ValueError) as exc:  # a field of the wrong shape (e.g. a list for an object)
         raise MessageDecodeError(f"malformed {wire_type!r} event: {exc.__class__.__name__}") from None
-
-
-__all__ = [
-    "ContentPartAddedUpdate", "ContentPartDoneUpdate", "ConversationCreatedUpdate", "ErrorUpdate",
-    "FunctionCallArgumentsDeltaUpdate", "FunctionCallArgumentsDoneUpdate", "InputAudioClearedUpdate",
-    "InputAudioCommittedUpdate", "InputAudioDtmfReceivedUpdate", "InputAudioTimeoutTriggeredUpdate",
-    "InputSpeechStartedUpdate", "InputSpeechStoppedUpdate", "InputTranscriptionCompletedUpdate",
-    "InputTranscriptionDeltaUpdate", "InputTranscriptionFailedUpdate", "InputTranscriptionSegmentUpdate",
-    "ItemAddedUpdate", "ItemCreatedUpdate", "ItemDeletedUpdate", "ItemDoneUpdate", "ItemRetrievedUpdate",
-    "ItemTruncatedUpdate", "McpCallArgumentsDeltaUpdate", "McpCallArgumentsDoneUpdate", "McpCallCompletedUpdate",
-    "McpCallFailedUpdate", "McpCallInProgressUpdate", "McpListToolsCompletedUpdate", "McpListToolsFailedUpdate",
-    "McpListToolsInProgressUpdate", "OutputAudioBufferClearedUpdate", "OutputAudioBufferStartedUpdate",
-    "OutputAudioBufferStoppedUpdate", "OutputAudioDeltaUpdate", "OutputAudioDoneUpdate",
-    "OutputAudioTranscriptDeltaUpdate", "OutputAudioTranscriptDoneUpdate", "OutputItemAddedUpdate",
-    "OutputItemDoneUpdate", "OutputTextDeltaUpdate", "OutputTextDoneUpdate", "RateLimitsUpdatedUpdate",
-    "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
-    "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update",
-]
