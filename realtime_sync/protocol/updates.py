@@ -39,7 +39,7 @@ class ConversationUpdate:
 
 
 def _session(v: Any) -> Any:
-    return SessionInfo.from_wire(v) if isinstance(v, dict) else v
+    return SessionInfo.from_wire(v) if isinstance(v, dict) else None
 
 
 def _part() -> Any:
@@ -334,7 +334,11 @@ class OutputAudioDeltaUpdate(_ContentEvent):
     def audio(self) -> bytes:
         cached = self.__dict__.get("_audio")
         if cached is None:
-            cached = base64.b64decode(self.delta) if self.delta else b""
+            delta = self.delta
+            try:
+                cached = base64.b64decode(delta) if delta else b""
+            except (ValueError, TypeError):  # not base64 (binascii.Error is a ValueError), or not a string
+                raise MessageDecodeError(f"audio delta is not base64 ({type(delta).__name__})") from None
             self.__dict__["_audio"] = cached
         return cached
 
@@ -470,19 +474,19 @@ def parse_update(message: Union[str, bytes, bytearray, Json]) -> ConversationUpd
     else:
         try:
             data = _loads(message)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             size = len(message) if isinstance(message, (str, bytes, bytearray)) else 0
             raise MessageDecodeError(f"invalid JSON: {exc.__class__.__name__}", size) from None
         if type(data) is not dict:
             raise MessageDecodeError(f"expected a JSON object, got {type(data).__name__}", len(message))
     wire_type = data.get("type")
-    dec = _DECODERS.get(wire_type)  # type: ignore[arg-type]
+    if not isinstance(wire_type, str) or not wire_type:
+        raise MessageDecodeError("message has no 'type' string", 0)
+    dec = _DECODERS.get(wire_type)
     if dec is None:
-        if not isinstance(wire_type, str) or not wire_type:
-            raise MessageDecodeError("message has no 'type'", 0)
         alias = UpdateKind.from_type(wire_type)
         dec = _DECODE_UNKNOWN if alias is UpdateKind.UNKNOWN else _DECODERS[alias.value]
     try:
         return dec(data)
-    except (TypeError, AttributeError, ValueError) as exc:  # a field of the wrong shape (e.g. a list for an object)
+    except (TypeError, AttributeError, ValueError, RecursionError) as exc:  # a field of the wrong shape
         raise MessageDecodeError(f"malformed {wire_type!r} event: {exc.__class__.__name__}") from None

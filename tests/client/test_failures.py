@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from realtime_sync import SessionOptions, UpdateKind
+from realtime_sync import ConversationItem, SessionOptions, UpdateKind
 from realtime_sync.errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError,
                                   RealtimeConnectionError, RealtimeTimeoutError, RequestRefusedError)
 from realtime_sync.protocol.updates import ErrorUpdate
@@ -226,6 +226,39 @@ def test_fragmented_messages_and_interleaved_control_frames():
         assert audio.kind is UpdateKind.OUTPUT_AUDIO_DELTA and len(audio.delta) == 200000
         assert next(it).kind is UpdateKind.RESPONSE_DONE
         assert wait_until(lambda: (10, b"p1") in srv.conns[0].frames)
+
+
+def test_hostile_frames_are_dropped_and_the_session_goes_on():
+    hostile = [b'{"type": [1]}', b'{"type": {"a": 1}}', b'{"type": "error", "a": ' + b"[" * 50000 + b"]" * 50000 + b"}",
+               b'{"type": "response.done", "n": ' + b"9" * 100000 + b"}", b'{"type": "x", "s": "' + b"\xff" + b'"}']
+    shaped = [{"type": "error", "error": "boom"}, {"type": "response.output_audio.delta", "delta": "!!!"},
+              {"type": "conversation.item.added", "item": {"type": "message", "content": "not a list"}},
+              {"type": "response.output_audio_transcript.delta", "item_id": [1], "delta": 5}]
+
+    def script(conn):
+        conn.send_json(SESSION_CREATED)
+        for frame in hostile:
+            conn.send_frame(1, frame)
+        for event in shaped:
+            conn.send_json(event)
+        conn.send_json({"type": "response.done", "response": {"id": "r", "status": "completed"}})
+        while True:
+            op, payload = conn.recv_frame()
+            if op == 8:
+                conn.send_frame(8, payload)
+                return
+
+    with RawServer(script) as srv, client_for(srv.base_url).start_session() as session:
+        kinds = []
+        for update in session.receive_updates(timeout=5):
+            kinds.append(update.kind)
+            if update.kind is UpdateKind.RESPONSE_DONE:
+                break
+        assert kinds == [UpdateKind.SESSION_CREATED, UpdateKind.ERROR, UpdateKind.OUTPUT_AUDIO_DELTA,
+                         UpdateKind.ITEM_ADDED, UpdateKind.OUTPUT_AUDIO_TRANSCRIPT_DELTA, UpdateKind.RESPONSE_DONE]
+        assert not session.closed and session.error is None
+        assert session.conversation.items() is not None and session.usage.total is not None
+        session.add_item(ConversationItem.user_message("still here"))  # the session still sends
 
 
 def test_protocol_violation_closes_with_1002():

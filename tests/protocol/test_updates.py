@@ -137,13 +137,36 @@ def test_malformed_messages_raise_a_typed_error(bad):
     assert isinstance(info.value, rs.ProtocolError) and not isinstance(info.value, KeyError)
 
 
-def test_wrongly_shaped_fields_are_kept_as_they_came():
+def test_wrongly_shaped_fields_are_none_in_the_typed_view_and_kept_in_raw():
     update = parse_update({"type": "response.done", "event_id": "e", "response": {"output": "oops"}})
-    assert update.response.output == "oops" and update.raw["response"]["output"] == "oops"
+    assert update.response.output is None and update.raw["response"]["output"] == "oops"
     update = parse_update({"type": "response.done", "event_id": "e", "response": {"output": [1, {"content": 3}]}})
-    assert update.response.output[0] == 1 and update.response.output[1].content == 3
+    assert len(update.response.output) == 1 and update.response.output[0].content is None
+    assert update.raw["response"]["output"][0] == 1
     update = parse_update({"type": "conversation.item.done", "event_id": "e", "item": "not-an-item"})
-    assert update.item == "not-an-item"
+    assert update.item is None and update.raw["item"] == "not-an-item"
+    update = parse_update({"type": "conversation.item.added", "item": {"type": "message", "content": "x"}})
+    assert update.item.content is None and update.item.text == ""
+    error = parse_update({"type": "error", "error": "boom"})
+    assert error.error is None and error.message == "" and error.code is None and error.client_event_id is None
+
+
+@pytest.mark.parametrize("frame", [
+    b'{"type": [1]}', b'{"type": {"a": 1}}', b'{"type": null}', b'{"type": ""}', b"[1, 2]", b"not json",
+    b'{"type": "error", "a": ' + b"[" * 50000 + b"]" * 50000 + b"}",
+    b'{"type": "response.done", "n": ' + b"9" * 100000 + b"}",
+    b'{"type": "error", "x": "' + bytes([0xFF, 0xFE]) + b'"}',
+], ids=["type-list", "type-object", "type-null", "type-empty", "array", "not-json", "deep", "huge-number",
+        "bad-utf8"])
+def test_malformed_frames_raise_message_decode_error(frame):
+    with pytest.raises(rs.MessageDecodeError):
+        parse_update(frame)
+
+
+def test_an_audio_delta_that_is_not_base64_raises_the_librarys_error():
+    update = parse_update({"type": "response.output_audio.delta", "delta": "!!!not base64"})
+    with pytest.raises(rs.MessageDecodeError):
+        update.audio
 
 
 def test_session_info_normalises_both_dialects():
