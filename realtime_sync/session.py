@@ -41,6 +41,23 @@ _BARRIER_TYPES = ("input_audio_buffer.commit",)
 ToolFunction = Callable[..., Any]
 
 
+class _UpdateIterator:
+    """What :meth:`RealtimeSession.receive_updates` returns: unlike a generator, it survives a timeout raised
+    from ``__next__``."""
+
+    __slots__ = ("_get", "_timeout")
+
+    def __init__(self, get: Callable[[Optional[float]], ConversationUpdate], timeout: Optional[float]) -> None:
+        self._get = get
+        self._timeout = timeout
+
+    def __iter__(self) -> "_UpdateIterator":
+        return self
+
+    def __next__(self) -> ConversationUpdate:
+        return self._get(self._timeout)  # StopIteration at a clean end, the typed error at a failed one
+
+
 class RealtimeSession:
     """A connected session. Observers (``obj.handle_update(update)``) see every update on the reader thread, in
     order, before it is queued for :meth:`receive_updates`.
@@ -124,15 +141,10 @@ class RealtimeSession:
 
         Ends when the session is closed by this process; raises the typed error (after every update received
         before it) when the connection fails or the server closes it. ``timeout`` bounds the wait for each update
-        (RealtimeTimeoutError). Meant for one consumer thread.
+        (RealtimeTimeoutError); the iterator keeps working after one, so a loop can catch it and go on. Meant for
+        one consumer thread.
         """
-        get = self._delivery.queue.get
-        while True:
-            try:
-                update = get(timeout)
-            except StopIteration:
-                return
-            yield update
+        return _UpdateIterator(self._delivery.queue.get, timeout)
 
     def wait_for(self, match: Match, timeout: Optional[float] = None) -> ConversationUpdate:
         """Block until the next update that matches arrives and return it.

@@ -37,7 +37,8 @@ def clone_error(exc: BaseException) -> BaseException:
 
 
 class UpdateQueue:
-    """Unbounded by default; with ``limit`` the oldest updates are dropped (and counted) past it."""
+    """Unbounded by default; with ``limit`` the oldest updates are dropped (and counted) past it. Once ended, it
+    takes nothing more, so the end marker is always the last item and every consumer reaches it."""
 
     def __init__(self, limit: Optional[int] = None) -> None:
         self._dq: Deque[Any] = deque()
@@ -53,12 +54,14 @@ class UpdateQueue:
         return n - 1 if self._ended and n else n
 
     def put(self, update: Any) -> None:
+        if self._ended:  # a late update after the end: the end marker stays last and is never evicted
+            return
         dq = self._dq
         dq.append(update)
         if self._limit is not None and len(dq) > self._limit:
             try:
                 dq.popleft()
-            except IndexError:  # pragma: no cover
+            except IndexError:  # pragma: no cover - a consumer took it meanwhile
                 pass
             self.dropped += 1
             if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:

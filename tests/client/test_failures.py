@@ -323,3 +323,35 @@ def test_close_is_bounded_when_the_peer_never_answers():
         assert session.closed and session.error is None
         assert [u.kind for u in session.receive_updates()] == [UpdateKind.SESSION_CREATED]  # then a clean end
         stop.set()
+
+
+def test_the_end_of_the_update_queue_is_never_evicted_by_a_late_update():
+    from realtime_sync._connection.delivery import UpdateQueue
+
+    queue = UpdateQueue(limit=1)
+    queue.put("a")
+    queue.end(None)
+    assert queue.get(1) == "a"
+    with pytest.raises(StopIteration):
+        queue.get(1)
+    queue.put("late")  # e.g. the reader delivering while the user's close() ended the session
+    for _ in range(2):
+        with pytest.raises(StopIteration):  # before the fix: "late" came back, then the consumer hung
+            queue.get(1)
+    assert len(queue) == 0
+
+
+def test_receive_updates_keeps_working_after_a_timeout(make_fake_server):
+    from realtime_sync.errors import RealtimeTimeoutError
+
+    server = make_fake_server()
+    with client_for(server).start_session(SessionOptions(output_modalities=["text"])) as session:
+        updates = session.receive_updates(timeout=0.2)
+        assert next(updates).kind is UpdateKind.SESSION_CREATED
+        assert next(updates).kind is UpdateKind.SESSION_UPDATED
+        with pytest.raises(RealtimeTimeoutError):
+            next(updates)  # nothing is coming
+        session.add_item(ConversationItem.user_message("Hello"))
+        assert next(updates).kind in (UpdateKind.ITEM_ADDED, UpdateKind.ITEM_CREATED)  # the same iterator
+    rest = list(updates)  # after close() the same iterator drains what is left and ends
+    assert all(u.kind is not UpdateKind.SESSION_CREATED for u in rest)
