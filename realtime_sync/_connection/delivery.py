@@ -234,16 +234,19 @@ class Delivery:
         self.queue = UpdateQueue(queue_limit)
         self.waiters = WaiterSet(scrub)
         self.queue_updates = queue_updates
-        self.observers: Tuple[Observer, ...] = ()
+        self.observers: Tuple[Observer, ...] = ()  #: replaced whole under the lock; the reader reads it lock-free
         self.session_info: Optional[SessionInfo] = None  #: as ``session.created``/``session.updated`` last said
+        self._observers_lock = threading.Lock()
 
     def add_observer(self, observer: Observer) -> None:
         if not isinstance(observer, Observer):
             raise TypeError("an observer needs a handle_update(update) method")
-        self.observers = self.observers + (observer,)
+        with self._observers_lock:
+            self.observers = self.observers + (observer,)
 
     def remove_observer(self, observer: Observer) -> None:
-        self.observers = tuple(o for o in self.observers if o is not observer)
+        with self._observers_lock:
+            self.observers = tuple(o for o in self.observers if o is not observer)
 
     def deliver(self, update: ConversationUpdate) -> None:
         """One update from the reader thread (per update: keep it cheap)."""

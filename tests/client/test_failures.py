@@ -2,6 +2,7 @@
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 
@@ -355,3 +356,35 @@ def test_receive_updates_keeps_working_after_a_timeout(make_fake_server):
         assert next(updates).kind in (UpdateKind.ITEM_ADDED, UpdateKind.ITEM_CREATED)  # the same iterator
     rest = list(updates)  # after close() the same iterator drains what is left and ends
     assert all(u.kind is not UpdateKind.SESSION_CREATED for u in rest)
+
+
+def test_observers_added_and_removed_from_many_threads_never_come_back():
+    from realtime_sync._connection.delivery import Delivery
+
+    class Obs:
+        def handle_update(self, update):
+            pass
+
+    delivery = Delivery()
+    keep = Obs()
+    delivery.add_observer(keep)
+    start = threading.Barrier(8)
+
+    def churn():
+        start.wait()
+        for _ in range(2000):
+            obs = Obs()
+            delivery.add_observer(obs)
+            delivery.remove_observer(obs)
+
+    threads = [threading.Thread(target=churn) for _ in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: unlocked, the race shows within a run
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert delivery.observers == (keep,)
