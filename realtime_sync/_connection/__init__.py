@@ -1,6 +1,7 @@
 """One live connection (private): the only code that touches websocket-client.
 
-``transport`` frames bytes on the socket; ``writer`` is the thread that sends (commands, audio, pongs, close);
-``connection`` runs the reader thread and ends everything once; ``delivery`` hands updates to the iterator,
-observers and waiters; ``audio_jobs`` turns ``send_audio`` sources into chunks for the writer.
+``transport`` frames bytes on the socket; ``reader`` is the thread that turns frames into typed updates;
+``writer`` is the thread that sends (commands, audio, pongs, close); ``connection`` starts both and ends everything
+once; ``delivery`` (owned by the session, so it outlives a connection) hands updates to the observers, the
+iterator and the waiters; ``audio_jobs`` turns ``send_audio`` sources into chunks for the writer.
 """
