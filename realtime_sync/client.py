@@ -13,6 +13,7 @@ import logging
 from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
+from .errors import ConfigurationError
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 from .session import RealtimeSession
@@ -25,6 +26,17 @@ log = logging.getLogger("realtime_sync.client")
 Hook = TypeVar("Hook", bound=Callable[[str], Any])
 
 
+def _check_keepalive(ping_interval: Optional[float], dead_peer_timeout: Optional[float]) -> None:
+    """A healthy idle session is never declared dead: our ping (answered by a pong) comes well within the
+    dead-peer timeout."""
+    for name, value in (("ping_interval", ping_interval), ("dead_peer_timeout", dead_peer_timeout)):
+        if value is not None and not value > 0:
+            raise ConfigurationError(f"{name} must be a positive number of seconds or None, not {value!r}")
+    if ping_interval is not None and dead_peer_timeout is not None and ping_interval * 2 > dead_peer_timeout:
+        raise ConfigurationError(f"ping_interval ({ping_interval} s) must be at most half of dead_peer_timeout "
+                                 f"({dead_peer_timeout} s), or an idle healthy session could be declared dead")
+
+
 class RealtimeClient:
     """Settings for ``/realtime`` connections (OpenAI by default; see :meth:`azure` and :meth:`from_env`).
 
@@ -32,8 +44,10 @@ class RealtimeClient:
     ``endpoint`` is the HTTP(S) base URL that ``/realtime`` is appended to (default ``OPENAI_BASE_URL`` or
     ``https://api.openai.com/v1``). ``protocol`` is ``"ga"`` or ``"beta"``.
 
-    Keepalive: a ping every ``ping_interval`` seconds; a connection that receives nothing for
-    ``dead_peer_timeout`` seconds is declared lost (None disables either). ``request_timeout`` is the default
+    Keepalive: a ping every ``ping_interval`` seconds (10); a connection that receives nothing for
+    ``dead_peer_timeout`` seconds (30) is declared lost (None disables either). The ping must come well before the
+    deadline, so an idle healthy session always has a pong to show: ``ping_interval`` must be at most half of
+    ``dead_peer_timeout`` (ConfigurationError otherwise). ``request_timeout`` is the default
     bound of blocking calls; ``close_timeout`` bounds the close handshake. ``websocket_options`` go to
     websocket-client (``http_proxy_host``, ``http_proxy_port``, ``proxy_type``, ``http_no_proxy``, ``sslopt``...).
     ``queue_limit`` caps the updates waiting in ``receive_updates()``'s queue (oldest dropped, with a warning);
@@ -46,11 +60,12 @@ class RealtimeClient:
 
     def __init__(self, api_key: Optional[ApiKey] = None, *, model: str = DEFAULT_MODEL,
                  endpoint: Optional[str] = None, protocol: Union[str, Dialect] = "ga",
-                 ping_interval: Optional[float] = 20.0, dead_peer_timeout: Optional[float] = 60.0,
+                 ping_interval: Optional[float] = 10.0, dead_peer_timeout: Optional[float] = 30.0,
                  connect_timeout: float = 30.0, request_timeout: Optional[float] = 30.0, close_timeout: float = 2.0,
                  queue_limit: Optional[int] = None, websocket_options: Optional[Dict[str, Any]] = None,
                  extra_headers: Optional[Dict[str, str]] = None, tool_workers: int = 4, tool_timeout: float = 30.0,
                  max_conversation_items: int = 500, _endpoint: Optional[Endpoint] = None) -> None:
+        _check_keepalive(ping_interval, dead_peer_timeout)
         self._endpoint = _endpoint or openai_endpoint(api_key, model=model, endpoint=endpoint, protocol=protocol,
                                                       extra_headers=extra_headers)
         self.model = model

@@ -388,3 +388,29 @@ def test_observers_added_and_removed_from_many_threads_never_come_back():
     finally:
         sys.setswitchinterval(interval)
     assert delivery.observers == (keep,)
+
+
+@pytest.mark.parametrize("ping,dead", [(20, 30), (30, 30), (0, 30), (10, -1)])
+def test_keepalive_settings_that_could_kill_a_healthy_session_are_refused(ping, dead):
+    from realtime_sync.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        client_for("http://127.0.0.1:9", ping_interval=ping, dead_peer_timeout=dead)
+
+
+def test_default_keepalive_detects_a_dead_peer_well_under_a_minute():
+    client = client_for("http://127.0.0.1:9")
+    assert client.dead_peer_timeout is not None and client.dead_peer_timeout <= 30
+    assert client.ping_interval is not None and client.ping_interval * 2 <= client.dead_peer_timeout
+
+
+def test_an_idle_session_whose_server_never_pings_stays_alive(make_fake_server):
+    from realtime_sync.errors import RealtimeTimeoutError
+
+    server = make_fake_server(ping_interval=None)  # only our pings keep the connection observably alive
+    with client_for(server, ping_interval=0.1, dead_peer_timeout=0.4).start_session() as session:
+        with pytest.raises(RealtimeTimeoutError):  # idle for 5 dead-peer timeouts: no update, and no drop
+            session.wait_for(UpdateKind.RESPONSE_DONE, timeout=2.0)
+        assert not session.closed and session.error is None
+        session.add_item(ConversationItem.user_message("still alive"))
+        assert session.wait_for(UpdateKind.ITEM_ADDED, timeout=5).kind is UpdateKind.ITEM_ADDED
