@@ -21,7 +21,7 @@ from .delivery import clone_error
 
 __all__ = ["AudioSendHandle", "AudioJob", "make_audio_job"]
 
-log = logging.getLogger("realtime_sync.audio_input")
+log = logging.getLogger("realtime_sync.audio_jobs")
 
 _FEED_BUFFER_CHUNKS = 32
 
@@ -299,18 +299,20 @@ def make_audio_job(source: Any, *, input_format: Optional[str] = None, chunk_ms:
         if not os.path.isfile(path):
             raise AudioFormatError(f"no such audio file: {path}")
         f = open(path, "rb")  # opened once: sniffed, parsed and streamed from this handle
-        head = f.read(12)
-        f.seek(0)
-        if is_wav_header(head) or path.lower().endswith((".wav", ".wave")):
-            if fmt.name != PCM16:
-                f.close()
-                raise AudioFormatError("WAV files need the pcm16 input format; this session uses G.711")
-            return _wav_job(f, os.path.basename(path), f.close, common)
-        size = os.fstat(f.fileno()).st_size
-        if size % width:
+        try:
+            head = f.read(12)
+            f.seek(0)
+            if is_wav_header(head) or path.lower().endswith((".wav", ".wave")):
+                if fmt.name != PCM16:
+                    raise AudioFormatError("WAV files need the pcm16 input format; this session uses G.711")
+                return _wav_job(f, os.path.basename(path), f.close, common)
+            size = os.fstat(f.fileno()).st_size
+            if size % width:
+                raise AudioFormatError(f"raw PCM16 file {os.path.basename(path)} has an odd size ({size} bytes)")
+            return AudioJob(read=f.read, close=f.close, **common)
+        except BaseException:
             f.close()
-            raise AudioFormatError(f"raw PCM16 file {os.path.basename(path)} has an odd size ({size} bytes)")
-        return AudioJob(read=f.read, close=f.close, **common)
+            raise
     if hasattr(source, "read"):
         if not _blocking_file(source) and hasattr(source, "seek"):
             pos = source.tell()

@@ -9,6 +9,7 @@ import time
 from typing import Callable, Optional, Union
 
 from realtime_sync.audio import g711
+from realtime_sync.protocol.audio_formats import PCM16, normalize_format, silence, wire_rate, wire_sample_width
 from realtime_sync.audio.interfaces import ChunkSource
 from realtime_sync.audio.wav import read_wav
 
@@ -25,11 +26,11 @@ class FileMicrophone(ChunkSource):
     (iteration, ``read(timeout)``, ``close()``, ``gate``), for kiosks without a sound card, demos and tests.
     """
 
-    def __init__(self, source: Union[bytes, str, "os.PathLike[str]"], *, wire_format: str = "pcm16",
+    def __init__(self, source: Union[bytes, str, "os.PathLike[str]"], *, wire_format: str = PCM16,
                  chunk_ms: int = 20, realtime: bool = True, then_silence: bool = True, lead_ms: int = 0,
                  gate: Optional[Callable[[], bool]] = None) -> None:
-        self.wire_format = g711.normalize_format(wire_format)
-        width = g711.wire_sample_width(self.wire_format)
+        self.wire_format = normalize_format(wire_format)
+        width = wire_sample_width(self.wire_format)
         if isinstance(source, (bytes, bytearray, memoryview)):
             audio = bytes(source)
         else:
@@ -38,13 +39,13 @@ class FileMicrophone(ChunkSource):
                 head = fh.read(12)
             if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
                 pcm = read_wav(path)
-                audio = pcm if self.wire_format == g711.PCM16 else g711.WireEncoder(self.wire_format).encode(pcm)
+                audio = pcm if self.wire_format == PCM16 else g711.WireEncoder(self.wire_format).encode(pcm)
             else:
                 with open(path, "rb") as fh:
                     audio = fh.read()
         self.chunk_ms = chunk_ms
-        self.chunk_bytes = max(1, int(g711.wire_rate(self.wire_format) * chunk_ms / 1000)) * width
-        self._silence = g711.silence(self.wire_format, self.chunk_bytes)
+        self.chunk_bytes = max(1, int(wire_rate(self.wire_format) * chunk_ms / 1000)) * width
+        self._silence = silence(self.wire_format, self.chunk_bytes)
         lead = self._silence * (lead_ms // chunk_ms)
         self._audio = lead + audio
         self.realtime = realtime

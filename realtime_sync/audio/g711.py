@@ -142,7 +142,7 @@ class WireEncoder:
     @property
     def frame_bytes(self) -> int:
         """Bytes per sample on the wire."""
-        return 2 if self.format == PCM16 else 1
+        return wire_sample_width(self.format)
 
 
 class WireDecoder:

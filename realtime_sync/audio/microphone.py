@@ -24,6 +24,7 @@ import time
 from typing import Any, Callable, Deque, Optional, Union
 
 from realtime_sync.audio import g711
+from realtime_sync.protocol.audio_formats import PCM16, normalize_format, silence, wire_rate, wire_sample_width
 from realtime_sync.audio.device_helpers import RateLimitedLog
 from realtime_sync.audio.interfaces import ChunkSource
 from realtime_sync.audio.devices import DeviceInfo, pa_error_code
@@ -63,7 +64,7 @@ class Microphone(ChunkSource):
         iteration then raises :class:`AudioDeviceError`.
     """
 
-    def __init__(self, device: Union[None, int, str, DeviceInfo] = None, *, wire_format: str = "pcm16",
+    def __init__(self, device: Union[None, int, str, DeviceInfo] = None, *, wire_format: str = PCM16,
                  chunk_ms: int = 20, device_rate: Optional[int] = None, channels: Optional[int] = None,
                  frames_per_buffer: Optional[int] = None, gate: Optional[Callable[[], bool]] = None,
                  max_queue_ms: int = 2000, quiet: Optional[bool] = None, open_timeout: float = 10.0,
@@ -71,15 +72,15 @@ class Microphone(ChunkSource):
                  _opener: Optional[Callable[[], Any]] = None) -> None:
         if chunk_ms <= 0:
             raise ValueError(f"chunk_ms must be positive (got {chunk_ms})")
-        self.wire_format = g711.normalize_format(wire_format)
-        self.wire_rate = g711.wire_rate(self.wire_format)
+        self.wire_format = normalize_format(wire_format)
+        self.wire_rate = wire_rate(self.wire_format)
         self.chunk_ms = chunk_ms
         self.gate = gate
         self.max_consecutive_errors = max(1, int(max_consecutive_errors))
         self._exception_on_overflow = bool(exception_on_overflow)
         samples = max(1, int(round(self.wire_rate * chunk_ms / 1000.0)))
-        self.chunk_bytes = samples * g711.wire_sample_width(self.wire_format)
-        self._silence = g711.silence(self.wire_format, self.chunk_bytes)
+        self.chunk_bytes = samples * wire_sample_width(self.wire_format)
+        self._silence = silence(self.wire_format, self.chunk_bytes)
         self._max_chunks = max(1, int(max_queue_ms // chunk_ms))
         if _opener is None:
             fpb: Any = frames_per_buffer or default_frames_per_buffer

@@ -10,7 +10,7 @@ import wave
 from typing import Any, BinaryIO, Optional, Tuple
 
 from realtime_sync.audio import g711
-from realtime_sync.protocol.audio_formats import PCM16_RATE
+from realtime_sync.protocol.audio_formats import PCM16, PCM16_RATE, normalize_format, wire_rate, wire_sample_width
 from realtime_sync.protocol.wav import PathOrFile
 
 __all__ = ["NullSink", "RawFileSink", "WavFileSink"]
@@ -21,10 +21,10 @@ logger = logging.getLogger("realtime_sync.audio.sinks")
 class NullSink:
     """A sink that discards audio but keeps the clocks (for text-only runs and tests)."""
 
-    def __init__(self, wire_format: str = "pcm16") -> None:
-        self.wire_format = g711.normalize_format(wire_format)
-        self.wire_rate = g711.wire_rate(self.wire_format)
-        self._width = g711.wire_sample_width(self.wire_format)
+    def __init__(self, wire_format: str = PCM16) -> None:
+        self.wire_format = normalize_format(wire_format)
+        self.wire_rate = wire_rate(self.wire_format)
+        self._width = wire_sample_width(self.wire_format)
         self._bytes = 0
         self._origin = 0
         self._closed = False
@@ -97,7 +97,7 @@ class RawFileSink(NullSink):
     A file object passed in is flushed but not closed by :meth:`close`.
     """
 
-    def __init__(self, path_or_file: PathOrFile, wire_format: str = "pcm16") -> None:
+    def __init__(self, path_or_file: PathOrFile, wire_format: str = PCM16) -> None:
         super().__init__(wire_format)
         self._fh, self._owned = _open_out(path_or_file)
 
@@ -117,7 +117,7 @@ class WavFileSink(NullSink):
     """Write wire audio to a mono PCM16 WAV file at ``rate`` (resampled statefully when it differs from the wire
     rate; G.711 is decoded). The header is finalised by :meth:`close`."""
 
-    def __init__(self, path: PathOrFile, rate: int = PCM16_RATE, wire_format: str = "pcm16") -> None:
+    def __init__(self, path: PathOrFile, rate: int = PCM16_RATE, wire_format: str = PCM16) -> None:
         super().__init__(wire_format)
         self.rate = int(rate)
         self._decoder = g711.WireDecoder(self.wire_format, self.rate)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Tuple, Union
 import numpy as np
 
 from realtime_sync.audio import g711
+from realtime_sync.protocol.audio_formats import G711_ALAW, G711_ULAW, PCM16, normalize_format, wire_rate
 from realtime_sync.audio.device_helpers import ByteQueue, RateLimitedLog, is_arm
 from realtime_sync.audio.clock import PlayClock
 from realtime_sync.audio.devices import DeviceInfo
@@ -60,14 +61,14 @@ class Speaker:
     :param abort_on_flush: discard the device buffer on :meth:`flush` as well (stops within ~a block).
     """
 
-    def __init__(self, device: Union[None, int, str, DeviceInfo] = None, *, wire_format: str = "pcm16",
+    def __init__(self, device: Union[None, int, str, DeviceInfo] = None, *, wire_format: str = PCM16,
                  device_rate: Optional[int] = None, channels: Optional[int] = None, preroll_ms: int = 150,
                  max_buffer_ms: int = 180_000, block_ms: int = 20, latency: Union[None, str, float] = None,
                  idle_ms: int = 500, on_played: Optional[OnPlayed] = None, abort_on_flush: bool = True,
                  quiet: Optional[bool] = None, open_timeout: float = 10.0,
                  _opener: Optional[Callable[[], Any]] = None) -> None:
-        self.wire_format = g711.normalize_format(wire_format)
-        self.wire_rate = g711.wire_rate(self.wire_format)
+        self.wire_format = normalize_format(wire_format)
+        self.wire_rate = wire_rate(self.wire_format)
         if block_ms <= 0 or preroll_ms < 0 or max_buffer_ms <= 0:
             raise ValueError("block_ms and max_buffer_ms must be positive, preroll_ms >= 0")
         self.block_ms = block_ms
@@ -133,9 +134,9 @@ class Speaker:
         """Enqueue wire-format audio (never blocks). Returns the number of wire frames accepted."""
         if not data:
             return 0
-        if self.wire_format == g711.G711_ULAW:
+        if self.wire_format == G711_ULAW:
             data = g711.ulaw_decode(data)
-        elif self.wire_format == g711.G711_ALAW:
+        elif self.wire_format == G711_ALAW:
             data = g711.alaw_decode(data)
         with self._cond:
             if self._closing or self.error is not None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from realtime_sync.audio import g711
 from realtime_sync.errors import AudioFormatError
-from realtime_sync.protocol.audio_formats import PCM16_RATE
+from realtime_sync.protocol.audio_formats import PCM16, PCM16_RATE, normalize_format, wire_rate, wire_sample_width
 from realtime_sync.protocol.wav import (WAVE_ALAW, WAVE_FLOAT, WAVE_ULAW, PathOrFile, WavInfo, open_binary,
                                         parse_wav_header, wav_info)
 
@@ -40,7 +40,7 @@ def _to_pcm16(raw: bytes, info: WavInfo) -> bytes:
     return (np.frombuffer(raw, dtype="<i4") >> 16).astype("<i2").tobytes()
 
 
-def iter_wav_chunks(path_or_file: PathOrFile, chunk_ms: int = 100, *, wire_format: str = "pcm16",
+def iter_wav_chunks(path_or_file: PathOrFile, chunk_ms: int = 100, *, wire_format: str = PCM16,
                     rate: Optional[int] = None) -> Iterator[bytes]:
     """Stream a WAV file as wire-format chunks of ``chunk_ms`` (the last one may be shorter).
 
@@ -56,14 +56,14 @@ def iter_wav_chunks(path_or_file: PathOrFile, chunk_ms: int = 100, *, wire_forma
             fh.close()
 
 
-def iter_wav_data(fh: BinaryIO, info: WavInfo, name: str, chunk_ms: int = 100, *, wire_format: str = "pcm16",
+def iter_wav_data(fh: BinaryIO, info: WavInfo, name: str, chunk_ms: int = 100, *, wire_format: str = PCM16,
                   rate: Optional[int] = None) -> Iterator[bytes]:
     """The samples of an open WAV file whose header was parsed (``fh`` at the first sample), converted as
     :func:`iter_wav_chunks` does. The caller owns ``fh``."""
-    fmt = g711.normalize_format(wire_format)
-    out_rate = int(rate) if rate else g711.wire_rate(fmt)
+    fmt = normalize_format(wire_format)
+    out_rate = int(rate) if rate else wire_rate(fmt)
     encoder = g711.WireEncoder(fmt, info.rate, info.channels, out_rate=out_rate)
-    width = g711.wire_sample_width(fmt)
+    width = wire_sample_width(fmt)
     chunk_bytes = max(1, int(out_rate * chunk_ms / 1000)) * width
     frame = info.channels * info.width
     read_frames = max(1, int(info.rate * chunk_ms / 1000))
@@ -92,14 +92,14 @@ def read_wav(path_or_file: PathOrFile, rate: int = PCM16_RATE) -> bytes:
     return b"".join(iter_wav_chunks(path_or_file, 1000, rate=rate))
 
 
-def iter_raw_chunks(path_or_file: PathOrFile, chunk_ms: int = 100, *, wire_format: str = "pcm16") -> Iterator[bytes]:
+def iter_raw_chunks(path_or_file: PathOrFile, chunk_ms: int = 100, *, wire_format: str = PCM16) -> Iterator[bytes]:
     """Stream a headerless file already in wire format (24 kHz PCM16 or 8 kHz G.711) in ``chunk_ms`` chunks.
 
     Raises :class:`AudioFormatError` if a PCM16 file has an odd number of bytes (not 16-bit samples).
     """
-    fmt = g711.normalize_format(wire_format)
-    width = g711.wire_sample_width(fmt)
-    chunk_bytes = max(1, int(g711.wire_rate(fmt) * chunk_ms / 1000)) * width
+    fmt = normalize_format(wire_format)
+    width = wire_sample_width(fmt)
+    chunk_bytes = max(1, int(wire_rate(fmt) * chunk_ms / 1000)) * width
     fh, owned, name = open_binary(path_or_file)
     try:
         total = 0

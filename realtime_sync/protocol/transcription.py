@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Union
 
 from ..errors import ProtocolError
+from .audio_formats import PCM16
 from .commands import Command, SessionUpdateCommand, TranscriptionSessionUpdateCommand
 from .kinds import Dialect
 from .models import audio_format_wire
@@ -32,7 +33,7 @@ class TranscriptionOptions:
     model: str = "gpt-4o-mini-transcribe"
     language: Optional[str] = None
     prompt: Optional[str] = None
-    input_audio_format: str = "pcm16"
+    input_audio_format: str = PCM16
     turn_detection: Optional[TurnDetection] = None
     noise_reduction: Optional[str] = None  #: ``near_field`` / ``far_field``
     include: Optional[List[str]] = None  #: e.g. ``[TRANSCRIPTION_LOGPROBS]``

@@ -9,7 +9,7 @@ from typing import List
 
 import numpy as np
 
-from ..protocol.audio_formats import bytes_per_second
+from ..protocol.audio_formats import G711_ALAW, G711_ULAW, bytes_per_second
 
 __all__ = [
     "new_id", "obfuscation", "ulaw_decode", "alaw_decode", "ulaw_encode", "alaw_encode", "decode_to_float",
@@ -96,9 +96,9 @@ def bytes_per_ms(fmt: str) -> int:
 
 def decode_to_float(data: bytes, fmt: str) -> np.ndarray:
     """Samples in [-1, 1) (float32) from wire bytes of ``pcm16`` / ``g711_ulaw`` / ``g711_alaw``."""
-    if fmt == "g711_ulaw":
+    if fmt == G711_ULAW:
         pcm = ulaw_decode(data)
-    elif fmt == "g711_alaw":
+    elif fmt == G711_ALAW:
         pcm = alaw_decode(data)
     else:
         pcm = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
@@ -107,9 +107,9 @@ def decode_to_float(data: bytes, fmt: str) -> np.ndarray:
 
 def encode_from_int16(samples: np.ndarray, fmt: str) -> bytes:
     """Wire bytes of int16 samples already at the format's rate."""
-    if fmt == "g711_ulaw":
+    if fmt == G711_ULAW:
         return ulaw_encode(samples)
-    if fmt == "g711_alaw":
+    if fmt == G711_ALAW:
         return alaw_encode(samples)
     return samples.astype("<i2").tobytes()
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..protocol import Dialect
+from ..protocol.audio_formats import PCM16_RATE
 from .validate import load_schema, validator_for
 
 __all__ = ["EventError", "check_client_event", "prune_nulls", "format_path", "client_event_types"]
@@ -22,8 +23,8 @@ _ALWAYS_KNOWN = frozenset({"description"})
 RANGES: Dict[str, Dict[str, List[Tuple[str, Optional[float], Optional[float], bool]]]] = {
     "ga": {
         "session.update": [
-            ("session.audio.input.format.rate", 24000, 24000, True),
-            ("session.audio.output.format.rate", 24000, 24000, True),
+            ("session.audio.input.format.rate", PCM16_RATE, PCM16_RATE, True),
+            ("session.audio.output.format.rate", PCM16_RATE, PCM16_RATE, True),
             ("session.audio.output.speed", 0.25, 1.5, False),
             ("session.audio.input.turn_detection.threshold", 0.0, 1.0, False),
             ("session.audio.input.turn_detection.prefix_padding_ms", 0, None, True),
@@ -32,7 +33,7 @@ RANGES: Dict[str, Dict[str, List[Tuple[str, Optional[float], Optional[float], bo
             ("session.max_output_tokens", 1, 4096, True),
         ],
         "response.create": [("response.max_output_tokens", 1, 4096, True),
-                            ("response.audio.output.format.rate", 24000, 24000, True)],
+                            ("response.audio.output.format.rate", PCM16_RATE, PCM16_RATE, True)],
         "conversation.item.truncate": [("audio_end_ms", 0, None, True), ("content_index", 0, None, True)],
     },
     "beta": {

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from ..protocol import ConversationItem, Dialect
+from ..protocol.audio_formats import PCM16, bytes_for_ms
 from .checks import EventError
 
 __all__ = ["StoredItem", "Conversation", "item_wire", "MAX_STORED_AUDIO"]
@@ -22,7 +23,7 @@ MAX_STORED_AUDIO = 16 * 1024 * 1024
 class StoredItem:
     item: ConversationItem
     audio: bytearray = field(default_factory=bytearray)  #: wire bytes of the item's audio content
-    audio_format: str = "pcm16"
+    audio_format: str = PCM16
     audio_ms: int = 0
 
     def add_audio(self, data: bytes, ms: float) -> None:
@@ -125,7 +126,7 @@ class Conversation:
         if audio_end_ms > stored.audio_ms:
             raise EventError("invalid_value", f"Audio content of {stored.audio_ms}ms is already shorter than "
                              f"{audio_end_ms}ms", "audio_end_ms")
-        keep = audio_end_ms * (48 if stored.audio_format == "pcm16" else 8)
+        keep = bytes_for_ms(stored.audio_format, audio_end_ms)
         del stored.audio[keep:]
         stored.audio_ms = audio_end_ms
         parts[content_index].transcript = ""  # the service drops the transcript of unheard audio

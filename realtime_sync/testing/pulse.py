@@ -29,6 +29,8 @@ import tempfile
 import time
 from typing import Dict, Iterator, List, Optional
 
+from ..protocol.audio_formats import PCM16_RATE
+
 __all__ = ["PulseDaemon", "PulseUnavailable", "SINK", "SINE_SOURCE", "SINE_HZ"]
 
 SINK = "rs_sink"
@@ -148,7 +150,7 @@ class PulseDaemon:
     def set_default_source(self, name: str) -> None:
         self.pactl("set-default-source", name)
 
-    def record(self, seconds: float, source: str, rate: int = 24000) -> bytes:
+    def record(self, seconds: float, source: str, rate: int = PCM16_RATE) -> bytes:
         """Record ``seconds`` of mono s16le from ``source`` with ``parec`` (independent of PortAudio)."""
         nbytes = int(seconds * rate) * 2
         proc = subprocess.Popen(["parec", "-d", source, "--format=s16le", f"--rate={rate}", "--channels=1",

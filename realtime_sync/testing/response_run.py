@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Generator, List, Optional
 
 from ..protocol import ContentPart, ConversationItem, Dialect, ResponseOptions, wire_server_type
+from ..protocol.audio_formats import wire_sample_width
 from ._util import bytes_per_ms, estimate_tokens, new_id, obfuscation, split_clauses, tokenize
 from .conversation import StoredItem, item_wire
 from .responder import Reply, ResponderContext
@@ -261,7 +262,7 @@ class ResponseRun:
             cuts, pos = [], 0
             for clause in clauses[:-1]:
                 n = int(len(audio) * len("".join(clause)) / total)
-                n -= n % (2 if fmt == "pcm16" else 1)
+                n -= n % wire_sample_width(fmt)
                 cuts.append(audio[pos:pos + n])
                 pos += n
             cuts.append(audio[pos:])

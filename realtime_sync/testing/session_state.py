@@ -59,10 +59,10 @@ def _default_wire(dialect: Dialect, model: str, session_id: str, expires_at: int
         return {"object": "realtime.session", "id": session_id,
                 "model": model if model in BETA_MODELS else "gpt-4o-realtime-preview",
                 "modalities": ["audio", "text"], "instructions": DEFAULT_INSTRUCTIONS, "voice": "alloy",
-                "output_audio_format": "pcm16", "tools": [], "tool_choice": "auto", "temperature": 0.8,
+                "output_audio_format": PCM16, "tools": [], "tool_choice": "auto", "temperature": 0.8,
                 "max_response_output_tokens": "inf", "turn_detection": vad, "speed": 1.0, "tracing": None,
                 "truncation": "auto", "prompt": None, "expires_at": expires_at,
-                "input_audio_noise_reduction": None, "input_audio_format": "pcm16",
+                "input_audio_noise_reduction": None, "input_audio_format": PCM16,
                 "input_audio_transcription": None, "client_secret": None, "include": None}
     pcm = audio_format_wire(PCM16, Dialect.GA)
     return {"type": "realtime", "object": "realtime.session", "id": session_id, "model": model,
@@ -195,16 +195,16 @@ class SessionState:
 
     @property
     def input_format(self) -> str:
-        return self.options.input_audio_format or "pcm16"
+        return self.options.input_audio_format or PCM16
 
     @property
     def output_format(self) -> str:
-        return self.options.output_audio_format or "pcm16"
+        return self.options.output_audio_format or PCM16
 
     @property
     def output_format_wire(self) -> Any:
         if self.dialect is Dialect.BETA:
-            return self.wire.get("output_audio_format") or "pcm16"
+            return self.wire.get("output_audio_format") or PCM16
         output = self.wire["audio"].get("output") or {}
         return copy.deepcopy(output.get("format") or audio_format_wire(PCM16, Dialect.GA))
 
@@ -244,4 +244,4 @@ class SessionState:
 
     @staticmethod
     def format_name(wire_format: Any) -> str:
-        return audio_format_name(wire_format) or "pcm16"
+        return audio_format_name(wire_format) or PCM16

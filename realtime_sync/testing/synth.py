@@ -11,7 +11,7 @@ from typing import List
 
 import numpy as np
 
-from ..protocol.audio_formats import wire_rate
+from ..protocol.audio_formats import PCM16, wire_rate
 from ._util import bytes_per_ms, encode_from_int16
 
 __all__ = ["synthesize", "chunk_sizes_ms", "split_audio", "MS_PER_CHAR", "CHUNK_SCHEDULE_MS"]
@@ -47,7 +47,7 @@ def _word(rate: int, n_chars: int, speed: float, f_start: float, rng: np.random.
 
 
 @lru_cache(maxsize=128)
-def synthesize(text: str, fmt: str = "pcm16", speed: float = 1.0) -> bytes:
+def synthesize(text: str, fmt: str = PCM16, speed: float = 1.0) -> bytes:
     """Speech-like audio for ``text`` in a wire format (PCM16 24 kHz, or G.711 at 8 kHz)."""
     rate = wire_rate(fmt)
     speed = min(4.0, max(0.25, speed or 1.0))

@@ -45,7 +45,7 @@ def default_transcription_wire(dialect: Dialect, session_id: str, expires_at: in
         # The strict beta schema requires ``client_secret`` in transcription session objects (the live service
         # leaves it out of WebSocket events, PROTOCOL.md section 10): an empty one keeps the events schema-valid.
         return {"id": session_id, "object": "realtime.transcription_session", "expires_at": expires_at,
-                "input_audio_format": "pcm16", "input_audio_transcription": dict(DEFAULT_TRANSCRIPTION),
+                "input_audio_format": PCM16, "input_audio_transcription": dict(DEFAULT_TRANSCRIPTION),
                 "turn_detection": vad, "input_audio_noise_reduction": None, "include": None,
                 "client_secret": {"value": "", "expires_at": expires_at}}
     return {"type": "transcription", "object": "realtime.transcription_session", "id": session_id,

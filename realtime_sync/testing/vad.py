@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..protocol.audio_formats import wire_rate
+from ..protocol.audio_formats import PCM16, wire_rate, wire_sample_width
 from ._util import bytes_per_ms, decode_to_float
 
 __all__ = ["VadEvent", "InputAudioBuffer", "threshold_dbfs", "FRAME_MS", "MIN_SPEECH_MS"]
@@ -43,10 +43,10 @@ class VadEvent:
 class InputAudioBuffer:
     """The uncommitted input audio of a session, plus the VAD state over the whole input stream."""
 
-    def __init__(self, fmt: str = "pcm16") -> None:
+    def __init__(self, fmt: str = PCM16) -> None:
         self.fmt = fmt
         self.rate = wire_rate(fmt)
-        self.width = 2 if fmt == "pcm16" else 1
+        self.width = wire_sample_width(fmt)
         self.buffer = bytearray()
         self.buffer_start_ms = 0.0  #: stream time of buffer[0]
         self.stream_samples = 0  #: samples received since the session's audio began
