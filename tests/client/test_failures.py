@@ -199,6 +199,15 @@ def test_keepalive_pings_and_pongs():
     assert seen[-1][0] == 8
 
 
+def _answer_close(conn):
+    """Read frames until the client's close frame, and echo it (the close handshake)."""
+    while True:
+        op, payload = conn.recv_frame()
+        if op == 8:
+            conn.send_frame(8, payload)
+            return
+
+
 def test_fragmented_messages_and_interleaved_control_frames():
     big = json.dumps({"type": "response.output_audio.delta", "delta": "QUJD" * 50000})
 
@@ -214,11 +223,7 @@ def test_fragmented_messages_and_interleaved_control_frames():
         conn.send_frame(2, b"\x00\x01")  # binary: ignored
         conn.send_frame(1, b"this is not json")  # dropped, logged
         conn.send_json({"type": "response.done", "response": {"id": "r"}})
-        while True:
-            op, payload = conn.recv_frame()
-            if op == 8:
-                conn.send_frame(8, payload)
-                return
+        _answer_close(conn)
 
     with RawServer(script) as srv, client_for(srv.base_url).start_session() as session:
         it = session.receive_updates(timeout=5)
@@ -243,11 +248,7 @@ def test_hostile_frames_are_dropped_and_the_session_goes_on():
         for event in shaped:
             conn.send_json(event)
         conn.send_json({"type": "response.done", "response": {"id": "r", "status": "completed"}})
-        while True:
-            op, payload = conn.recv_frame()
-            if op == 8:
-                conn.send_frame(8, payload)
-                return
+        _answer_close(conn)
 
     with RawServer(script) as srv, client_for(srv.base_url).start_session() as session:
         kinds = []
