@@ -20,7 +20,8 @@ import logging
 from .errors import (RealtimeError, ProtocolError, MessageDecodeError, ToolSchemaError, ToolArgumentsError,
                      ConfigurationError, RealtimeConnectionError, AuthenticationError, ConnectionClosedError,
                      RequestRefusedError, ConnectionLostError, SessionClosedError, ServerError, RealtimeTimeoutError,
-                     AudioFormatError, AudioDeviceError, AudioBackendUnavailableError)
+                     AudioFormatError, AudioDeviceError, AudioBackendUnavailableError, HandshakeError,
+                     MessageTooLargeError)
 from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, OutputAudioClearCommand, ResponseCancelCommand, ResponseCreateCommand,
@@ -44,11 +45,13 @@ from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputA
                        OutputAudioTranscriptDeltaUpdate, OutputAudioTranscriptDoneUpdate, OutputItemAddedUpdate,
                        OutputItemDoneUpdate, OutputTextDeltaUpdate, OutputTextDoneUpdate, RateLimitsUpdatedUpdate,
                        ResponseCreatedUpdate, ResponseDoneUpdate, SessionCreatedUpdate, SessionUpdatedUpdate,
-                       ConversationUpdate, UnknownUpdate, UPDATE_CLASSES, parse_update)
+                       ConversationUpdate, UnknownUpdate, UPDATE_CLASSES, parse_update,
+                       UpdatesDroppedUpdate)
 from .protocol.transcription import (TranscriptionOptions)
 from .observers import (Observer, ClosingObserver, SessionLike)
 from .endpoints import (Endpoint)
 from ._connection.audio_jobs import (AudioSendHandle)
+from .observers import AudioSendStatus
 from .session import (RealtimeSession)
 from .client import (RealtimeClient)
 from .conversation import (ConversationMirror, MirrorItem)
@@ -64,7 +67,8 @@ __all__ = [
     "RealtimeError", "ProtocolError", "MessageDecodeError", "ToolSchemaError", "ToolArgumentsError",
     "ConfigurationError", "RealtimeConnectionError", "AuthenticationError", "ConnectionClosedError",
     "RequestRefusedError", "ConnectionLostError", "SessionClosedError", "ServerError", "RealtimeTimeoutError",
-    "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "COMMAND_CLASSES", "Command",
+    "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "HandshakeError",
+    "MessageTooLargeError", "COMMAND_CLASSES", "Command",
     "InputAudioAppendCommand", "InputAudioClearCommand", "InputAudioCommitCommand", "ItemCreateCommand",
     "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand", "OutputAudioClearCommand",
     "ResponseCancelCommand", "ResponseCreateCommand", "SessionUpdateCommand", "TranscriptionSessionUpdateCommand",
@@ -86,8 +90,9 @@ __all__ = [
     "OutputAudioTranscriptDeltaUpdate", "OutputAudioTranscriptDoneUpdate", "OutputItemAddedUpdate",
     "OutputItemDoneUpdate", "OutputTextDeltaUpdate", "OutputTextDoneUpdate", "RateLimitsUpdatedUpdate",
     "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
-    "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "TranscriptionOptions", "Observer",
-    "ClosingObserver", "SessionLike", "Endpoint", "AudioSendHandle", "RealtimeSession", "RealtimeClient",
+    "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "UpdatesDroppedUpdate",
+    "TranscriptionOptions", "Observer", "ClosingObserver", "SessionLike", "Endpoint", "AudioSendHandle",
+    "AudioSendStatus", "RealtimeSession", "RealtimeClient",
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",
     "ask", "push_to_talk", "Prices", "UsageTotals", "UsageTracker", "TranscriptionResult", "Transcriber",
     "transcribe_file", "AudioPlayer", "InterruptResult",

@@ -10,6 +10,7 @@ The peer of .NET's ``RealtimeConversationClient``::
             ...
 """
 import logging
+import time
 from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
@@ -18,7 +19,9 @@ from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 from .session import RealtimeSession
 from .transcription import configure_transcription
-from ._connection.transport import Transport
+from ._connection.delivery import DEFAULT_QUEUE_LIMIT, QUEUE_POLICIES
+from ._connection.frames import DEFAULT_MAX_MESSAGE_SIZE
+from ._connection.transport import open_websocket
 
 __all__ = ["RealtimeClient"]
 
@@ -37,6 +40,14 @@ def _check_keepalive(ping_interval: Optional[float], dead_peer_timeout: Optional
                                  f"({dead_peer_timeout} s), or an idle healthy session could be declared dead")
 
 
+def _check_limits(queue_limit: Optional[int], queue_policy: str, max_message_size: Optional[int]) -> None:
+    if queue_policy not in QUEUE_POLICIES:
+        raise ConfigurationError(f"queue_policy must be one of {', '.join(QUEUE_POLICIES)}, not {queue_policy!r}")
+    for name, value in (("queue_limit", queue_limit), ("max_message_size", max_message_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigurationError(f"{name} must be a positive integer or None, not {value!r}")
+
+
 class RealtimeClient:
     """Settings for ``/realtime`` connections (OpenAI by default; see :meth:`azure` and :meth:`from_env`).
 
@@ -50,8 +61,14 @@ class RealtimeClient:
     ``dead_peer_timeout`` (ConfigurationError otherwise). ``request_timeout`` is the default
     bound of blocking calls; ``close_timeout`` bounds the close handshake. ``websocket_options`` go to
     websocket-client (``http_proxy_host``, ``http_proxy_port``, ``proxy_type``, ``http_no_proxy``, ``sslopt``...).
-    ``queue_limit`` caps the updates waiting in ``receive_updates()``'s queue (oldest dropped, with a warning);
-    None (the default) keeps them all.
+    ``queue_limit`` caps the updates waiting in ``receive_updates()``'s queue (5000 by default; None: no cap) and
+    ``queue_policy`` says what happens past it: ``"drop_oldest"`` (the default) drops the oldest and puts one
+    :class:`~realtime_sync.protocol.UpdatesDroppedUpdate` in their place with the count (observers and waiters still
+    see every update); ``"block"`` stops reading the socket until the consumer catches up (back-pressure; observers
+    and waiters wait too). ``max_message_size`` (8 MiB) is the largest server message accepted: a bigger one
+    ends the session with :class:`~realtime_sync.errors.MessageTooLargeError` and close 1009, unread.
+    ``connect_timeout`` bounds the whole of :meth:`start_session` (TCP, TLS, the HTTP upgrade, ``session.created``
+    and the options' ``session.updated``) as one deadline.
 
     Each session's built-in features: ``tool_workers`` threads (at most) run registered tools, each call bounded by
     ``tool_timeout`` seconds unless the tool sets its own; the conversation mirror keeps the newest
@@ -62,10 +79,13 @@ class RealtimeClient:
                  endpoint: Optional[str] = None, protocol: Union[str, Dialect] = "ga",
                  ping_interval: Optional[float] = 10.0, dead_peer_timeout: Optional[float] = 30.0,
                  connect_timeout: float = 30.0, request_timeout: Optional[float] = 30.0, close_timeout: float = 2.0,
-                 queue_limit: Optional[int] = None, websocket_options: Optional[Dict[str, Any]] = None,
+                 queue_limit: Optional[int] = DEFAULT_QUEUE_LIMIT, queue_policy: str = "drop_oldest",
+                 max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE,
+                 websocket_options: Optional[Dict[str, Any]] = None,
                  extra_headers: Optional[Dict[str, str]] = None, tool_workers: int = 4, tool_timeout: float = 30.0,
                  max_conversation_items: int = 500, _endpoint: Optional[Endpoint] = None) -> None:
         _check_keepalive(ping_interval, dead_peer_timeout)
+        _check_limits(queue_limit, queue_policy, max_message_size)
         self._endpoint = _endpoint or openai_endpoint(api_key, model=model, endpoint=endpoint, protocol=protocol,
                                                       extra_headers=extra_headers)
         self.model = model
@@ -75,6 +95,8 @@ class RealtimeClient:
         self.request_timeout = request_timeout
         self.close_timeout = close_timeout
         self.queue_limit = queue_limit
+        self.queue_policy = queue_policy
+        self.max_message_size = max_message_size
         self.websocket_options = dict(websocket_options or {})
         self.tool_workers = tool_workers
         self.tool_timeout = tool_timeout
@@ -150,26 +172,32 @@ class RealtimeClient:
         :class:`~realtime_sync.protocol.transcription.TranscriptionOptions` as ``options`` imply that intent and
         are applied with :func:`~realtime_sync.transcription.configure_transcription`."""
         bound = self.connect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + bound
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         if intent is None and isinstance(options, TranscriptionOptions):
             intent = "transcription"
         ep = self._endpoint.with_intent(intent)
         headers = ep.headers()
-        transport = Transport.connect(ep.url, headers, timeout=bound, read_timeout=self.dead_peer_timeout,
-                                      options=self.websocket_options)
+        sock = open_websocket(ep.url, headers, deadline=deadline, options=self.websocket_options, scrub=ep.scrub)
         self._sessions += 1
-        session = RealtimeSession(transport, dialect=ep.dialect, recv_hooks=self._recv_hooks,
+        session = RealtimeSession(sock, dialect=ep.dialect, recv_hooks=self._recv_hooks,
                                   send_hooks=self._send_hooks, ping_interval=self.ping_interval,
+                                  dead_peer_timeout=self.dead_peer_timeout, max_message_size=self.max_message_size,
                                   close_timeout=self.close_timeout, request_timeout=self.request_timeout,
-                                  queue_limit=self.queue_limit, queue_updates=queue_updates, scrub=ep.scrub,
+                                  queue_limit=self.queue_limit, queue_policy=self.queue_policy,
+                                  queue_updates=queue_updates, scrub=ep.scrub,
                                   name=f"realtime-{self._sessions}", tool_workers=self.tool_workers,
                                   tool_timeout=self.tool_timeout,
                                   max_conversation_items=self.max_conversation_items)
         try:
-            session._start(bound)
+            session._start(left())
             if isinstance(options, TranscriptionOptions):
-                configure_transcription(session, options, timeout=bound)
+                configure_transcription(session, options, timeout=left())
             elif options is not None:
-                session.configure_session(options, wait=True, timeout=bound)
+                session.configure_session(options, wait=True, timeout=left())
         except BaseException:
             session.close()
             raise

@@ -7,7 +7,8 @@ ever puts a key in a log line, a repr or an exception text.
 import copy
 import logging
 import os
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import AuthenticationError, ConfigurationError
@@ -51,13 +52,14 @@ class Endpoint:
         self.kind = kind
         self._auth_style, self._secret_source = auth
         self._extra_headers = dict(extra_headers or {})
-        self._last_secret: Optional[str] = None
+        self._secrets: Deque[str] = deque(maxlen=64)  # every secret sent lately (rotating keys, Entra tokens)
 
     # -- what gets sent -------------------------------------------------------------------------------------------
     def headers(self) -> Dict[str, str]:
         """Fresh headers for one connect (fetches an Entra token / calls a key provider now)."""
         secret = self._secret()
-        self._last_secret = secret
+        if secret not in self._secrets:
+            self._secrets.append(secret)
         headers = dict(self._extra_headers)
         if self._auth_style == "api-key":
             headers["api-key"] = secret
@@ -86,10 +88,12 @@ class Endpoint:
         return value
 
     def scrub(self, text: str) -> str:
-        """``text`` with the last secret sent replaced by ``***`` (for messages that echo what we sent)."""
-        secret = self._last_secret
-        if secret and text and secret in text:
-            text = text.replace(secret, "***")
+        """``text`` with every secret this endpoint sent (the last 64 distinct keys or tokens, so a rotating key
+        provider is covered) replaced by ``***``, for messages that echo what we sent."""
+        if text:
+            for secret in tuple(self._secrets):
+                if secret in text:
+                    text = text.replace(secret, "***")
         return text
 
     @property

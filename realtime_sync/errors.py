@@ -12,8 +12,10 @@ built from codes, messages and sizes only. This module imports nothing from the 
     +-- ConfigurationError (ValueError)      a missing key, endpoint or deployment
     +-- RealtimeConnectionError              the connection could not be opened or failed
     |   +-- AuthenticationError              credentials refused (HTTP 401/403, close 3000)
+    |   +-- HandshakeError                   the HTTP upgrade was refused for another reason (status, path, body)
     |   +-- ConnectionClosedError            the connection closed while traffic was expected
     |       +-- RequestRefusedError          close 4000 (unknown model, beta refused)
+    |       +-- MessageTooLargeError         the server sent a message over the size limit (we close 1009)
     |       +-- ConnectionLostError          dropped without a close handshake
     |       +-- SessionClosedError           closed by this process
     +-- ServerError                          an ``error`` event answering a blocking call
@@ -30,6 +32,8 @@ __all__ = [
     "MessageDecodeError",
     "RealtimeConnectionError",
     "AuthenticationError",
+    "HandshakeError",
+    "MessageTooLargeError",
     "RequestRefusedError",
     "ConnectionClosedError",
     "ConnectionLostError",
@@ -81,7 +85,12 @@ class ConfigurationError(RealtimeError, ValueError):
 
 
 class RealtimeConnectionError(RealtimeError):
-    """The connection could not be opened or has failed."""
+    """The connection could not be opened or has failed.
+
+    ``unsent_commands``: when a live connection failed, how many commands the app had queued (accepted by a send
+    call) that never reached the socket; they were not sent and are not retried."""
+
+    unsent_commands: int = 0
 
 
 class AuthenticationError(RealtimeConnectionError):
@@ -94,6 +103,17 @@ class AuthenticationError(RealtimeConnectionError):
         self.code = code  #: the service's error code (``invalid_api_key``...)
         self.close_code = close_code  #: the close code (3000) when the server closed the connection
         self.close_reason = close_reason
+
+
+class HandshakeError(RealtimeConnectionError):
+    """The WebSocket upgrade was refused with an HTTP status that is not an authentication failure (or a 403 whose
+    body names no credential problem): the status, the path and an excerpt of the body (keys scrubbed) say why."""
+
+    def __init__(self, message: str, *, status: Optional[int] = None, path: str = "", body: str = "") -> None:
+        super().__init__(message)
+        self.status = status  #: the HTTP status of the refused handshake
+        self.path = path  #: the request path (no query: it may carry a key)
+        self.body = body  #: the start of the response body, keys scrubbed
 
 
 class ConnectionClosedError(RealtimeConnectionError):
@@ -112,6 +132,17 @@ class RequestRefusedError(ConnectionClosedError):
                  message: Optional[str] = None) -> None:
         self.error_code = error_code
         super().__init__(code, reason, message or f"request refused (close {code}, reason={reason!r})")
+
+
+class MessageTooLargeError(ConnectionClosedError):
+    """The server announced a message larger than the client's ``max_message_size``; it was not read and the
+    connection was closed with 1009 (message too big)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size  #: the size the server announced, in bytes
+        self.limit = limit
+        super().__init__(1009, "message too big", f"the server sent a message of {size} bytes, over the limit of "
+                         f"{limit} bytes (max_message_size): connection closed with 1009")
 
 
 class ConnectionLostError(ConnectionClosedError):

@@ -5,12 +5,13 @@ The feature modules (tools, turns, transcription, playback, kiosk, conversation,
 session, with a test double, or with a wrapper an app writes. :class:`RealtimeSession` satisfies every protocol
 here (mypy checks it). This module only imports the protocol layer, so every other layer may import it.
 """
+import enum
 from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
 
 from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
 from .protocol.options import SessionOptions
 
-__all__ = ["Observer", "ClosingObserver", "SendHandle", "SessionLike", "AudioSource", "notify_closed"]
+__all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource", "notify_closed"]
 
 #: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
 AudioSource = Any
@@ -37,6 +38,18 @@ def notify_closed(observer: Observer, error: Optional[BaseException]) -> None:
         observer.handle_connection_closed(error)
 
 
+class AudioSendStatus(str, enum.Enum):
+    """Where a ``send_audio`` stream is: what :meth:`AudioSendHandle.wait` returns. ``PENDING`` (still sending when
+    the wait timed out) is falsy, so ``if handle.wait(5):`` still reads "finished in time"."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"  #: every chunk of the source was sent
+    CANCELLED = "cancelled"  #: stopped early (``cancel()``, ``clear_audio()``, barge-in or ``close()``)
+
+    def __bool__(self) -> bool:
+        return self is not AudioSendStatus.PENDING
+
+
 class SendHandle(Protocol):
     """What ``send_audio`` returns (:class:`~realtime_sync.AudioSendHandle`)."""
 
@@ -46,7 +59,7 @@ class SendHandle(Protocol):
     @property
     def bytes_sent(self) -> int: ...
 
-    def wait(self, timeout: Optional[float] = None) -> bool: ...
+    def wait(self, timeout: Optional[float] = None) -> AudioSendStatus: ...
 
     def cancel(self) -> None: ...
 

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Seque
 
 from ._connection.audio_jobs import AudioSendHandle, make_audio_job
 from ._connection.connection import Connection
-from ._connection.delivery import Delivery, Match
-from ._connection.transport import Transport
+from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
 from .conversation import ConversationMirror
 from .errors import ProtocolError, RealtimeError
 from .observers import AudioSource, Observer
@@ -71,10 +70,12 @@ class RealtimeSession:
     conversation: ConversationMirror  #: the conversation as the server has it (ordered, bounded, no audio)
     usage: UsageTracker  #: token usage per response and per session
 
-    def __init__(self, transport: Transport, *, dialect: Dialect, recv_hooks: Sequence[Callable[[str], Any]] = (),
-                 send_hooks: Sequence[Callable[[str], Any]] = (), ping_interval: Optional[float] = 20.0,
+    def __init__(self, sock: Any, *, dialect: Dialect, recv_hooks: Sequence[Callable[[str], Any]] = (),
+                 send_hooks: Sequence[Callable[[str], Any]] = (), ping_interval: Optional[float] = 10.0,
+                 dead_peer_timeout: Optional[float] = 30.0, max_message_size: Optional[int] = None,
                  close_timeout: float = 2.0, request_timeout: Optional[float] = 30.0,
-                 queue_limit: Optional[int] = None, queue_updates: bool = True,
+                 queue_limit: Optional[int] = DEFAULT_QUEUE_LIMIT, queue_policy: str = "drop_oldest",
+                 queue_updates: bool = True,
                  scrub: Optional[Callable[[str], str]] = None, name: str = "realtime", tool_workers: int = 4,
                  tool_timeout: float = 30.0, max_conversation_items: int = 500) -> None:
         self._dialect = dialect
@@ -82,9 +83,12 @@ class RealtimeSession:
         self._ids = itertools.count(1)
         self._tag = os.urandom(2).hex()
         scrub = scrub or (lambda s: s)
-        self._delivery = Delivery(queue_limit=queue_limit, queue_updates=queue_updates, scrub=scrub)
-        self._conn = Connection(transport, self._delivery, recv_hooks=recv_hooks, send_hooks=send_hooks,
-                                ping_interval=ping_interval, close_timeout=close_timeout, scrub=scrub, name=name)
+        self._delivery = Delivery(queue_limit=queue_limit, queue_policy=queue_policy, queue_updates=queue_updates,
+                                  scrub=scrub)
+        self._conn = Connection(sock, self._delivery, recv_hooks=recv_hooks, send_hooks=send_hooks,
+                                ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
+                                close_timeout=close_timeout, max_message_size=max_message_size, scrub=scrub,
+                                name=name)
         self._player: Optional[AudioPlayer] = None
         self.tools = ToolRegistry()
         self.tool_dispatcher = ToolDispatcher(self, self.tools, max_workers=tool_workers, timeout=tool_timeout)

@@ -180,6 +180,10 @@ class TurnCollector:
     def _error(self, u: ErrorUpdate) -> None:
         ref = u.client_event_id
         if not ref:
+            # An error naming no event while our response is being created (sent, not yet started) is the answer
+            # to it (the service does not always echo event_id): fail now rather than at the timeout.
+            if self.armed and self.current is None and self.continuation_of is None:
+                self._fail(ServerError.from_update(u))
             return
         if ref in self.event_ids or (self.dispatcher is not None and self.dispatcher.is_continuation_event(ref) and
                                      u.code != "conversation_already_has_active_response"):  # that one is retried

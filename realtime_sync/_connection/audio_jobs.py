@@ -15,11 +15,12 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterator, Optional, Union
 
 from ..errors import AudioFormatError, RealtimeError
+from ..observers import AudioSendStatus
 from ..protocol.audio_formats import PCM16, PCM16_RATE, audio_format
 from ..protocol.wav import WavInfo, is_wav_header, parse_wav_header
 from .delivery import clone_error
 
-__all__ = ["AudioSendHandle", "AudioJob", "make_audio_job"]
+__all__ = ["AudioSendHandle", "AudioSendStatus", "AudioJob", "make_audio_job"]
 
 log = logging.getLogger("realtime_sync.audio_jobs")
 
@@ -50,14 +51,21 @@ class AudioSendHandle:
     def error(self) -> Optional[BaseException]:
         return self._job.error
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until done; False if ``timeout`` expired first. Raises the error if the source failed or the
-        connection died before everything was sent."""
+    @property
+    def status(self) -> AudioSendStatus:
+        """PENDING while sending, then COMPLETED or CANCELLED (a failed send has an :attr:`error`)."""
+        if not self._job.finished.is_set():
+            return AudioSendStatus.PENDING
+        return AudioSendStatus.CANCELLED if self._job.cancelled else AudioSendStatus.COMPLETED
+
+    def wait(self, timeout: Optional[float] = None) -> AudioSendStatus:
+        """Block until done and say how it ended: COMPLETED (all sent) or CANCELLED; PENDING (falsy) if ``timeout``
+        expired first. Raises the error if the source failed or the connection died before everything was sent."""
         if not self._job.finished.wait(timeout):
-            return False
+            return AudioSendStatus.PENDING
         if self._job.error is not None:
             raise clone_error(self._job.error)
-        return True
+        return self.status
 
     def cancel(self) -> None:
         """Stop sending (chunks already sent stay in the server's input buffer)."""

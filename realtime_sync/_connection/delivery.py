@@ -11,17 +11,23 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Union
 
-from ..errors import RealtimeTimeoutError, ServerError
+from ..errors import ConfigurationError, RealtimeTimeoutError, ServerError
 from ..observers import Observer, notify_closed
 from ..protocol import ConversationUpdate, SessionInfo, UpdateKind
+from ..protocol.local import UpdatesDroppedUpdate
 from ..protocol.updates import ErrorUpdate, SessionCreatedUpdate, SessionUpdatedUpdate
 
-__all__ = ["Delivery", "UpdateQueue", "Waiter", "WaiterSet", "make_matcher", "Match", "clone_error"]
+__all__ = ["Delivery", "UpdateQueue", "QUEUE_POLICIES", "DEFAULT_QUEUE_LIMIT", "Waiter", "WaiterSet", "make_matcher", "Match", "clone_error"]
 
 log = logging.getLogger("realtime_sync.session")
 
 Match = Union[UpdateKind, str, Iterable[Union[UpdateKind, str]], Callable[[ConversationUpdate], bool]]
 _END = object()
+_EMPTY = object()
+#: What a full update queue does: drop the oldest (and say so in-band) or block the reader (back-pressure).
+QUEUE_POLICIES = ("drop_oldest", "block")
+#: Updates kept for ``receive_updates()`` by default (minutes of audio deltas; the oldest are dropped past it).
+DEFAULT_QUEUE_LIMIT = 5000
 
 
 def clone_error(exc: BaseException) -> BaseException:
@@ -37,14 +43,23 @@ def clone_error(exc: BaseException) -> BaseException:
 
 
 class UpdateQueue:
-    """Unbounded by default; with ``limit`` the oldest updates are dropped (and counted) past it. Once ended, it
-    takes nothing more, so the end marker is always the last item and every consumer reaches it."""
+    """The updates waiting for ``receive_updates()``: at most ``limit`` (None: unbounded). When full, ``policy``
+    decides: ``"drop_oldest"`` drops the oldest updates and leaves one :class:`UpdatesDroppedUpdate` in their place
+    saying how many (the consumer always learns of a drop); ``"block"`` makes the reader thread wait for the
+    consumer, which stops reading the socket (back-pressure: observers and waiters wait too). Once ended, the
+    queue takes nothing more, so the end marker is always the last item and every consumer reaches it."""
 
-    def __init__(self, limit: Optional[int] = None) -> None:
+    def __init__(self, limit: Optional[int] = DEFAULT_QUEUE_LIMIT, policy: str = "drop_oldest") -> None:
+        if policy not in QUEUE_POLICIES:
+            raise ConfigurationError(f"queue_policy must be one of {', '.join(QUEUE_POLICIES)}, not {policy!r}")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ConfigurationError(f"queue_limit must be a positive number of updates or None, not {limit!r}")
         self._dq: Deque[Any] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._sleepers = 0
+        self._blocked = 0
         self._limit = limit
+        self._block = policy == "block"
         self.dropped = 0
         self._error: Optional[BaseException] = None
         self._ended = False
@@ -57,18 +72,44 @@ class UpdateQueue:
         if self._ended:  # a late update after the end: the end marker stays last and is never evicted
             return
         dq = self._dq
+        if self._limit is not None and len(dq) >= self._limit:
+            self._put_full(update)
+            return
         dq.append(update)
-        if self._limit is not None and len(dq) > self._limit:
+        if self._sleepers:
+            with self._cond:
+                self._cond.notify()
+
+    def _put_full(self, update: Any) -> None:
+        with self._cond:
+            dq, limit = self._dq, self._limit or 0
+            if self._block:
+                self._blocked += 1
+                try:
+                    while len(dq) >= limit and not self._ended:
+                        self._cond.wait()
+                finally:
+                    self._blocked -= 1
+                if not self._ended:
+                    dq.append(update)
+                    self._cond.notify_all()
+                return
+            dq.append(update)
             try:
-                dq.popleft()
-            except IndexError:  # pragma: no cover - a consumer took it meanwhile
-                pass
+                head = dq.popleft()
+                if type(head) is UpdatesDroppedUpdate:  # merge into the marker already in front
+                    dq.popleft()
+                    head.add(1)
+                else:
+                    head = UpdatesDroppedUpdate(count=1)
+                dq.appendleft(head)
+            except IndexError:  # pragma: no cover - the consumer emptied the queue meanwhile
+                return
             self.dropped += 1
             if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
                 log.warning("update queue over its limit of %d: %d updates dropped (iterate receive_updates() "
-                            "or raise the limit)", self._limit, self.dropped)
-        if self._sleepers:
-            with self._cond:
+                            "or raise queue_limit)", limit, self.dropped)
+            if self._sleepers:
                 self._cond.notify()
 
     def end(self, error: Optional[BaseException]) -> None:
@@ -92,7 +133,12 @@ class UpdateQueue:
         try:
             item = dq.popleft()
         except IndexError:
+            item = _EMPTY
+        if item is _EMPTY:  # (outside an except block: a timeout's traceback has nothing chained to it)
             item = self._sleep(timeout)
+        if self._blocked:
+            with self._cond:
+                self._cond.notify_all()
         if item is _END:
             dq.appendleft(_END)  # every consumer (and every later call) sees the end
             if self._error is not None:
@@ -102,14 +148,11 @@ class UpdateQueue:
 
     def _sleep(self, timeout: Optional[float]) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
+        dq = self._dq
         with self._cond:
             self._sleepers += 1
             try:
-                while True:
-                    try:
-                        return self._dq.popleft()
-                    except IndexError:
-                        pass
+                while not dq:
                     if deadline is None:
                         self._cond.wait()
                     else:
@@ -117,6 +160,7 @@ class UpdateQueue:
                         if left <= 0:
                             raise RealtimeTimeoutError(f"no update within {timeout} s")
                         self._cond.wait(left)
+                return dq.popleft()
             finally:
                 self._sleepers -= 1
 
@@ -141,6 +185,9 @@ def make_matcher(match: Match) -> Callable[[ConversationUpdate], bool]:
     return lambda u: u.kind in kinds or u.type in types
 
 
+_RESOLVE_LOCK = threading.Lock()
+
+
 class Waiter:
     """One blocking call waiting for an update (or for the error answering its ``event_id``)."""
 
@@ -153,9 +200,15 @@ class Waiter:
         self.result: Optional[ConversationUpdate] = None
         self.error: Optional[BaseException] = None
 
-    def resolve(self, update: Optional[ConversationUpdate], error: Optional[BaseException] = None) -> None:
-        self.result, self.error = update, error
-        self._event.set()
+    def resolve(self, update: Optional[ConversationUpdate], error: Optional[BaseException] = None) -> bool:
+        """Settle the waiter with an update or an error, once: the first call wins (atomically), later ones are
+        ignored and return False."""
+        with _RESOLVE_LOCK:
+            if self._event.is_set():
+                return False
+            self.result, self.error = update, error
+            self._event.set()
+        return True
 
     @property
     def done(self) -> bool:
@@ -229,9 +282,9 @@ class Delivery:
     observers (in order), the queue (unless ``queue_updates`` is False) and the waiters; :meth:`end` ends them all
     once. It belongs to the session and outlives any one connection."""
 
-    def __init__(self, *, queue_limit: Optional[int] = None, queue_updates: bool = True,
-                 scrub: Callable[[str], str] = lambda s: s) -> None:
-        self.queue = UpdateQueue(queue_limit)
+    def __init__(self, *, queue_limit: Optional[int] = DEFAULT_QUEUE_LIMIT, queue_policy: str = "drop_oldest",
+                 queue_updates: bool = True, scrub: Callable[[str], str] = lambda s: s) -> None:
+        self.queue = UpdateQueue(queue_limit, queue_policy)
         self.waiters = WaiterSet(scrub)
         self.queue_updates = queue_updates
         self.observers: Tuple[Observer, ...] = ()  #: replaced whole under the lock; the reader reads it lock-free

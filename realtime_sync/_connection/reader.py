@@ -1,21 +1,24 @@
-"""The reader thread of one connection: frames -> receive hooks -> typed updates -> the session's delivery.
+"""The reader side of one connection: its thread turns the messages the I/O thread received into typed updates.
 
-Undecodable messages are logged (type and size, never the payload) and dropped; pings are handed to the writer
-(the only thread that writes); a close frame or a failure is reported to the connection, which ends everything
-once. :func:`close_error` is the plain decision of which typed error a server-side close becomes.
+The I/O thread (:mod:`.channel`) posts raw messages to an :class:`Inbox`; the reader thread takes them in batches,
+runs the receive hooks, decodes each message (:func:`~realtime_sync.protocol.parse_update`) and hands the update
+to the session's delivery (observers, queue, waiters). The send hooks run here too, in send order, so every line
+of app code the connection calls runs on this one thread, never on the shared I/O thread. Undecodable messages are
+logged (type and size, never the payload) and dropped. The channel's final event ends the thread.
+:func:`close_error` is the plain decision of which typed error a server-side close becomes.
 """
 import logging
 import threading
+from collections import deque
 from logging import DEBUG
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Deque, List, Optional, Sequence
 
 from ..errors import (AuthenticationError, ConnectionClosedError, ConnectionLostError, MessageDecodeError,
-                      RealtimeConnectionError, RequestRefusedError, TransportTimeout)
+                      RealtimeConnectionError, RequestRefusedError)
 from ..protocol import ConversationUpdate, parse_update
 from ..protocol.updates import ErrorUpdate
-from .transport import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Transport, parse_close
 
-__all__ = ["Reader", "close_error"]
+__all__ = ["Inbox", "Reader", "close_error"]
 
 log = logging.getLogger("realtime_sync.session")
 
@@ -38,20 +41,54 @@ def close_error(code: Optional[int], reason: str,
     return ConnectionClosedError(code, reason, f"the server closed the connection (code {code}, reason {reason!r})")
 
 
-class Reader:
-    """Reads one transport until it closes or fails (one daemon thread, started by :meth:`start`)."""
+class Inbox:
+    """Messages from the I/O thread to the reader thread. The I/O thread's cost per batch is one ``extend`` (the
+    condition is touched only while the reader sleeps)."""
 
-    def __init__(self, transport: Transport, deliver: Callable[[ConversationUpdate], None], *,
-                 recv_hooks: Sequence[Callable[[str], Any]],
-                 on_close: Callable[[Optional[int], str], None], on_failure: Callable[[BaseException], None],
-                 name: str = "realtime") -> None:
-        self._transport = transport
+    def __init__(self) -> None:
+        self._dq: Deque[Any] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._sleeping = False
+
+    def __len__(self) -> int:
+        return len(self._dq)
+
+    def put(self, items: List[Any]) -> int:
+        """Add a batch; returns how many messages are now waiting."""
+        dq = self._dq
+        dq.extend(items)
+        if self._sleeping:
+            with self._cond:
+                self._cond.notify()
+        return len(dq)
+
+    def take(self) -> List[Any]:
+        """Everything waiting (at least one item), blocking until something arrives."""
+        dq = self._dq
+        if not dq:
+            with self._cond:
+                self._sleeping = True
+                while not dq:
+                    self._cond.wait()
+                self._sleeping = False
+        pop = dq.popleft
+        return [pop() for _ in range(len(dq))]
+
+
+class Reader:
+    """The reader thread of one connection (started by :meth:`start`; ends at the channel's final event)."""
+
+    def __init__(self, inbox: Inbox, deliver: Callable[[ConversationUpdate], None], *,
+                 recv_hooks: Sequence[Callable[[str], Any]], send_hooks: Sequence[Callable[[str], Any]],
+                 on_end: Callable[[Optional[BaseException], Optional[int], str, int], None],
+                 caught_up: Callable[[], None] = lambda: None, name: str = "realtime") -> None:
+        self._inbox = inbox
         self._deliver = deliver
         self._recv_hooks = recv_hooks
-        self._on_close = on_close
-        self._on_failure = on_failure
-        self.on_ping: Callable[[bytes], None] = lambda payload: None
-        self.done = threading.Event()  #: set when the reader stopped reading (peer close or failure)
+        self._send_hooks = send_hooks
+        self._on_end = on_end
+        self._caught_up = caught_up
+        self.done = threading.Event()  #: set when the thread has handled the channel's final event
         self.last_error: Optional[ErrorUpdate] = None  #: the last ``error`` event (names the cause of a close)
         self.messages_received = 0
         self.thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
@@ -60,7 +97,7 @@ class Reader:
         self.thread.start()
 
     def _run(self) -> None:
-        recv = self._transport.recv
+        take = self._inbox.take
         hooks = self._recv_hooks
         sink = self._deliver
         parse = parse_update
@@ -69,48 +106,42 @@ class Reader:
         n = 0
         try:
             while True:
-                op, data = recv()
-                if op == OP_TEXT:
-                    n += 1
-                    if hooks:
-                        self._run_hooks(data)
-                    try:
-                        update = parse(data)
-                    except MessageDecodeError as exc:
-                        log.warning("dropped an undecodable server message (%d bytes): %s", len(data), exc.reason)
-                        continue
-                    if type(update) is err_type:
-                        self.last_error = update
-                    if debug(DEBUG):
-                        log.debug("received %s (%d bytes)", update.type, len(data))
-                    sink(update)
-                elif op == OP_PING:
-                    self.on_ping(data)
-                elif op == OP_PONG:
-                    continue
-                elif op == OP_CLOSE:
-                    self.messages_received = n
-                    self._on_close(*parse_close(data))
-                    return
-                else:
-                    log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", len(data))
-        except TransportTimeout:
-            self._on_failure(ConnectionLostError(None, "dead peer", "connection lost: nothing received from the server "
-                                                 "within the dead-peer timeout"))
-        except ConnectionClosedError as exc:
-            self._on_failure(exc)
-        except Exception as exc:  # a bug (ours or in a sink): never die silently
-            log.exception("reader thread failed")
-            self._on_failure(ConnectionLostError(1006, "reader failed", f"connection ended: reader failed "
-                                                 f"({type(exc).__name__})"))
+                for item in take():
+                    if type(item) is bytes:
+                        n += 1
+                        if hooks:
+                            self._run_hooks(hooks, item.decode("utf-8", "replace"), "on_receiving_command")
+                        try:
+                            update = parse(item)
+                        except MessageDecodeError as exc:
+                            log.warning("dropped an undecodable server message (%d bytes): %s", len(item),
+                                        exc.reason)
+                            continue
+                        if type(update) is err_type:
+                            self.last_error = update
+                        if debug(DEBUG):
+                            log.debug("received %s (%d bytes)", update.type, len(item))
+                        try:
+                            sink(update)
+                        except Exception:  # a bug (ours or in a sink): never kill the reader
+                            log.exception("delivering an update failed")
+                    elif item[0] == "sent":
+                        self._run_hooks(self._send_hooks, item[1], "on_sending_command")
+                    elif item[0] == "binary":
+                        log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", item[1])
+                    elif item[0] == "end":
+                        self.messages_received = n
+                        self._on_end(item[1], item[2], item[3], item[4])
+                        return
+                self._caught_up()
         finally:
             self.messages_received = n
             self.done.set()
 
-    def _run_hooks(self, data: bytes) -> None:
-        text = data.decode("utf-8", "replace")
-        for hook in tuple(self._recv_hooks):
+    @staticmethod
+    def _run_hooks(hooks: Sequence[Callable[[str], Any]], text: str, what: str) -> None:
+        for hook in tuple(hooks):
             try:
                 hook(text)
             except Exception:
-                log.exception("on_receiving_command hook raised (ignored)")
+                log.exception("%s hook raised (ignored)", what)

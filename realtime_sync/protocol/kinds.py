@@ -2,7 +2,7 @@
 import enum
 from typing import Dict, Optional, Union
 
-__all__ = ["Dialect", "UpdateKind", "BETA_TO_GA_SERVER", "GA_TO_BETA_SERVER", "wire_server_type"]
+__all__ = ["Dialect", "UpdateKind", "BETA_TO_GA_SERVER", "GA_TO_BETA_SERVER", "CLIENT_SIDE_KINDS", "wire_server_type"]
 
 
 class Dialect(str, enum.Enum):
@@ -24,7 +24,9 @@ class Dialect(str, enum.Enum):
 
 
 class UpdateKind(str, enum.Enum):
-    """One member per GA server event type; the value is the GA wire type.
+    """One member per GA server event type; the value is the GA wire type. The members in
+    :data:`CLIENT_SIDE_KINDS` (values ``realtime_sync.*``) are updates this library adds to the stream itself, never
+    sent by the server.
 
     Beta names resolve to their GA twin (``UpdateKind.from_type("response.audio.delta")`` is
     :attr:`OUTPUT_AUDIO_DELTA`); any type the protocol does not define is :attr:`UNKNOWN`.
@@ -77,6 +79,7 @@ class UpdateKind(str, enum.Enum):
     SESSION_CREATED = "session.created"
     SESSION_UPDATED = "session.updated"
     UNKNOWN = "unknown"
+    UPDATES_DROPPED = "realtime_sync.updates_dropped"
 
     @classmethod
     def from_type(cls, wire_type: Optional[str]) -> "UpdateKind":
@@ -100,7 +103,10 @@ GA_TO_BETA_SERVER: Dict[str, str] = {
     ga: beta for beta, ga in BETA_TO_GA_SERVER.items() if not beta.startswith("transcription_session.")
 }
 
-_BY_TYPE: Dict[str, UpdateKind] = {k.value: k for k in UpdateKind if k is not UpdateKind.UNKNOWN}
+#: Updates the client adds to the stream (never decoded from server messages).
+CLIENT_SIDE_KINDS = frozenset({UpdateKind.UPDATES_DROPPED})
+_BY_TYPE: Dict[str, UpdateKind] = {k.value: k for k in UpdateKind
+                                   if k is not UpdateKind.UNKNOWN and k not in CLIENT_SIDE_KINDS}
 _BY_TYPE.update({beta: UpdateKind(ga) for beta, ga in BETA_TO_GA_SERVER.items()})
 
 

@@ -11,6 +11,7 @@ import wave
 
 import pytest
 
+from realtime_sync import AudioSendStatus
 from realtime_sync.errors import AudioFormatError, ConnectionLostError
 
 from tests.support.sessions import client_for
@@ -52,7 +53,7 @@ def session(server):
 def test_bytes_are_chunked_at_100ms(server, session):
     data = pcm(12000)
     handle = session.send_audio(data)
-    assert handle.wait(5) is True
+    assert handle.wait(5) is AudioSendStatus.COMPLETED
     assert handle.done and handle.bytes_sent == 12000 and not handle.cancelled
     assert server.wait_received(3)
     assert append_sizes(server) == [4800, 4800, 2400]
@@ -183,7 +184,7 @@ def test_realtime_pacing_and_cancel(server, session):
     handle = session.send_audio(pcm(4800 * 50), realtime=True)  # 5 s
     assert wait_until(lambda: handle.bytes_sent >= 4800)
     handle.cancel()
-    assert handle.wait(2) and handle.cancelled
+    assert handle.wait(2) is AudioSendStatus.CANCELLED and handle.cancelled
     assert handle.bytes_sent < 4800 * 50
 
 

@@ -4,6 +4,8 @@ import threading
 
 import pytest
 
+from realtime_sync import UpdatesDroppedUpdate
+
 from realtime_sync import (ConversationItem, FunctionTool, ResponseOptions, SessionClosedError, SessionOptions,
                            TurnDetection, UpdateKind)
 from realtime_sync.errors import RealtimeTimeoutError, ServerError
@@ -346,4 +348,10 @@ def test_queue_off_and_queue_limit(server):
         session.start_response()
         session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
         queue = session._delivery.queue
-        assert len(queue) == 3 and queue.dropped == 2  # session.created + 4 response events
+        assert queue.dropped == 2  # session.created + 4 response events: the 2 oldest dropped
+        assert len(queue) == 4  # ... and one in-band marker in their place
+        it = session.receive_updates(timeout=1)
+        marker = next(it)
+        assert isinstance(marker, UpdatesDroppedUpdate) and marker.count == 2
+        assert marker.kind is UpdateKind.UPDATES_DROPPED and marker.raw == {"type": marker.kind.value, "count": 2}
+        assert [next(it).kind for _ in range(3)][-1] is UpdateKind.RESPONSE_DONE

@@ -1,0 +1,354 @@
+"""One connection's socket as the I/O thread drives it: the only code that reads or writes it after the handshake.
+
+Received bytes go through a :class:`~.frames.FrameParser`; messages are posted to the connection's reader thread
+(which decodes them and runs the app's hooks and observers), pings are answered here. Outbound frames come from the
+connection's :class:`~.writer.Outbox`, are masked and written without blocking; what the socket does not take yet
+waits in a small output buffer. Keepalive (a ping every ``ping_interval``, a dead peer after ``dead_peer_timeout``
+of silence), the close handshake and back-pressure (stop reading while the reader thread is far behind) live here
+too. However the socket ends, :meth:`Channel._finish` runs once and posts one final event to the reader.
+"""
+import logging
+import socket
+import ssl
+import time
+from collections import deque
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+
+from ..errors import ConnectionClosedError, ConnectionLostError, RealtimeConnectionError, SessionClosedError
+from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameParser, close_payload, encode_frame, \
+    parse_close
+from .ioloop import EVENT_READ, EVENT_WRITE, IOLoop, Timer
+from .writer import Outbox
+
+__all__ = ["Channel", "EndEvent"]
+
+log = logging.getLogger("realtime_sync.io")
+_monotonic = time.monotonic
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_RECV_SIZE = 262144
+_OUT_BUDGET = 65536  # bytes of frames taken from the outbox at a time (commands are never more than this behind)
+
+#: The last thing a channel posts: ``("end", error, close_code, close_reason, unsent_commands)``. ``error`` None
+#: with a close code is a close the server started; with no code, a clean end (our close, answered or timed out).
+EndEvent = Tuple[str, Optional[BaseException], Optional[int], str, int]
+
+
+class Channel:
+    """The socket of one connection, owned by the I/O loop thread. :meth:`start`, :meth:`kick`, :meth:`close` and
+    :meth:`resume_reading` are safe from any thread; everything else runs on the loop thread."""
+
+    def __init__(self, loop: IOLoop, sock: Any, outbox: Outbox, post: Callable[[List[Any]], int], *,
+                 max_message_size: Optional[int], ping_interval: Optional[float],
+                 dead_peer_timeout: Optional[float], close_timeout: float,
+                 send_hooks: Sequence[Callable[[str], Any]] = (), inbox_high_water: int = 1024) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._outbox = outbox
+        self._post = post  # hands messages to the reader thread; returns how many it now holds
+        self._parser = FrameParser(max_message_size)
+        self._ping_interval = ping_interval
+        self._dead_after = dead_peer_timeout
+        self._close_timeout = close_timeout
+        self._send_hooks = send_hooks
+        self._high_water = inbox_high_water
+        self._out: Deque[Tuple[bytes, bool]] = deque()  # (frame, is_command), the first maybe partly written
+        self._out_offset = 0
+        self._out_size = 0
+        self._events = 0
+        self._dirty = False
+        self._paused = False
+        self._closing = False  # our close was asked for
+        self._close_sent = False
+        self._done = False
+        self._timers: List[Timer] = []
+        self._pace: Optional[Timer] = None
+        self.last_received = _monotonic()
+        self._last_ping = self.last_received
+
+    # -- any thread -----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop.call_soon(self._open)
+
+    def kick(self) -> None:
+        """There is something new to send."""
+        if not self._dirty:
+            self._dirty = True
+            self._loop.call_soon(self._flush)
+
+    def close(self) -> None:
+        """Start our close handshake once what is queued has gone out (the outbox was stopped by the caller)."""
+        self._loop.call_soon(self._begin_close)
+
+    def resume_reading(self) -> None:
+        """The reader thread caught up: read again."""
+        self._loop.call_soon(self._resume)
+
+    # -- loop thread ----------------------------------------------------------------------------------------------
+    def _open(self) -> None:
+        if self._done:
+            return
+        try:
+            self._sock.setblocking(False)
+            self._set_events(EVENT_READ)
+        except (OSError, ValueError) as exc:
+            self._fail(ConnectionLostError(1006, "socket", f"connection lost: {type(exc).__name__}"))
+            return
+        if self._ping_interval or self._dead_after:
+            self._keepalive()
+        self.on_readable()  # TLS may already hold decrypted bytes that select() will never report
+        self._flush()
+
+    def _set_events(self, events: int) -> None:
+        if events == self._events:
+            return
+        if self._events == 0:
+            self._loop.add(self._sock, self, events)
+        elif events == 0:
+            self._loop.remove(self._sock)
+        else:
+            self._loop.set_events(self._sock, self, events)
+        self._events = events
+
+    def _update_events(self) -> None:
+        if not self._done:
+            self._set_events((0 if self._paused else EVENT_READ) | (EVENT_WRITE if self._out else 0))
+
+    def on_readable(self) -> None:
+        if self._done or self._paused:
+            return
+        sock = self._sock
+        parser = self._parser
+        batch: List[Any] = []
+        close: Optional[bytes] = None
+        got = False
+        try:
+            while close is None and parser.error is None:
+                try:
+                    data = sock.recv(_RECV_SIZE)
+                except _WOULD_BLOCK:
+                    break
+                if not data:
+                    self._post(batch)
+                    self._eof()
+                    return
+                got = True
+                for op, payload in parser.feed(data):
+                    if op == OP_TEXT:
+                        batch.append(payload)
+                    elif op == OP_PING:
+                        self._outbox.control(OP_PONG, payload)
+                        self.kick()
+                    elif op == OP_CLOSE:
+                        close = payload
+                        break
+                    elif op == OP_BINARY:
+                        batch.append(("binary", len(payload)))
+        except (OSError, ValueError) as exc:
+            self._post(batch)
+            self._fail(ConnectionLostError(1006, type(exc).__name__, f"connection lost: {type(exc).__name__}"))
+            return
+        if got:
+            self.last_received = _monotonic()
+        if batch and self._post(batch) >= self._high_water:
+            self._paused = True
+            self._update_events()
+        if parser.error is not None:  # a protocol violation (1002) or a message over the limit (1009)
+            self._fail(parser.error, close_code=parser.error.code or 1002)
+        elif close is not None:
+            self._peer_closed(close)
+        elif self._out:
+            self._write()
+
+    def on_writable(self) -> None:
+        if not self._done:
+            self._write()
+            if not self._out:
+                self._flush()
+
+    def on_loop_error(self, exc: BaseException) -> None:
+        log.error("I/O handler failed: %s", type(exc).__name__, exc_info=exc)
+        self._fail(ConnectionLostError(1006, "internal error", f"connection ended: internal error "
+                                       f"({type(exc).__name__})"))
+
+    def _resume(self) -> None:
+        if self._paused and not self._done:
+            self._paused = False
+            self._update_events()
+            self.on_readable()
+
+    def _flush(self) -> None:
+        self._dirty = False
+        more = True
+        while more and not self._done:
+            more = False
+            if self._out_size < _OUT_BUDGET and not self._close_sent:
+                more = self._take()
+                if self._closing and self._outbox.idle:
+                    self._queue_close(1000)
+            self._write()
+            if self._out:  # the socket is full: on_writable() flushes again
+                return
+
+    def _take(self) -> bool:
+        """Move ready frames from the outbox to the output buffer; True if more were ready than taken."""
+        now = _monotonic()
+        frames, wake_at, more = self._outbox.take(now, _OUT_BUDGET - self._out_size)
+        hooks = self._send_hooks
+        debug = log.isEnabledFor(logging.DEBUG)
+        sent: List[Any] = []
+        for op, payload, text, type_, is_cmd in frames:
+            frame = encode_frame(op, payload)
+            self._out.append((frame, is_cmd))
+            self._out_size += len(frame)
+            if text is not None:
+                if hooks:
+                    sent.append(("sent", text))
+                if debug:
+                    log.debug("sent %s (%d bytes)", type_ or "message", len(payload))
+        if sent:
+            self._post(sent)
+        pace = self._pace
+        if wake_at is not None and (pace is None or pace.cancelled or pace.when <= now or pace.when > wake_at):
+            if pace is not None:
+                pace.cancel()
+            self._pace = self._loop.call_later(max(0.0, wake_at - now), self.kick)
+        return more
+
+    def _queue_close(self, code: int) -> None:
+        if self._close_sent:
+            return
+        self._close_sent = True
+        frame = encode_frame(OP_CLOSE, close_payload(code))
+        self._out.append((frame, False))
+        self._out_size += len(frame)
+        log.debug("close %d queued", code)
+        self._timers.append(self._loop.call_later(self._close_timeout, self._close_timed_out))
+
+    def _write(self) -> None:
+        sock = self._sock
+        out = self._out
+        try:
+            while out:
+                frame, _is_cmd = out[0]
+                view = memoryview(frame)[self._out_offset:] if self._out_offset else frame
+                try:
+                    n = sock.send(view)
+                except _WOULD_BLOCK:
+                    break
+                if n < len(view):
+                    self._out_offset += n
+                    self._out_size -= n
+                    break
+                out.popleft()
+                self._out_offset = 0
+                self._out_size -= len(view)
+        except (OSError, ValueError) as exc:
+            if self._close_sent:
+                self._finish(None)
+            else:
+                self._fail(ConnectionLostError(1006, "send failed", f"connection lost: send failed "
+                                               f"({type(exc).__name__})"))
+            return
+        self._update_events()
+
+    def _begin_close(self) -> None:
+        if not self._done and not self._closing:
+            self._closing = True
+            self._flush()
+
+    def _close_timed_out(self) -> None:
+        if not self._done:
+            log.debug("no close reply within %.1f s: shutting the socket down", self._close_timeout)
+            self._finish(None)
+
+    def _keepalive(self) -> None:
+        if self._done:
+            return
+        now = _monotonic()
+        dead = self._dead_after
+        if dead is not None and now - self.last_received >= dead:
+            self._fail(ConnectionLostError(None, "dead peer", f"connection lost: nothing received from the server "
+                                           f"for {dead} s (dead peer)"))
+            return
+        due = []
+        if self._ping_interval is not None:
+            if now - self._last_ping >= self._ping_interval:
+                self._last_ping = now
+                self._outbox.control(OP_PING, b"")
+                self.kick()
+            due.append(self._last_ping + self._ping_interval)
+        if dead is not None:
+            due.append(self.last_received + dead)
+        self._timers.append(self._loop.call_later(max(0.01, min(due) - now), self._keepalive))
+
+    def _peer_closed(self, payload: bytes) -> None:
+        code, reason = parse_close(payload)
+        if self._close_sent:  # the reply to our close
+            log.debug("close handshake complete (code %s)", code)
+            self._finish(None)
+            return
+        echo = code if code is not None and 1000 <= code <= 4999 and code not in (1005, 1006, 1015) else 1000
+        dropped = self._outbox.stop(ConnectionClosedError(code, reason), drain=False)
+        dropped += self._drop_unwritten()
+        self._queue_close(echo)
+        self._write()
+        self._finish(None, code, reason, dropped)
+
+    def _drop_unwritten(self) -> int:
+        """Drop the frames not yet started on the wire; returns how many of them were commands."""
+        keep: Deque[Tuple[bytes, bool]] = deque()
+        if self._out and self._out_offset:
+            keep.append(self._out.popleft())
+        dropped = sum(1 for _frame, is_cmd in self._out if is_cmd)
+        self._out = keep
+        self._out_size = sum(len(f) for f, _c in keep) - self._out_offset
+        return dropped
+
+    def _eof(self) -> None:
+        if self._close_sent:  # closing anyway: the server just did not send its close frame
+            self._finish(None)
+        else:
+            self._fail(ConnectionLostError(1006, "EOF", "connection lost: the server closed the TCP connection "
+                                           "without a close frame"))
+
+    def _fail(self, error: RealtimeConnectionError, close_code: Optional[int] = None) -> None:
+        if self._done:
+            return
+        if self._close_sent and close_code is None:
+            self._finish(None)
+            return
+        if close_code is not None and not self._close_sent:  # tell the server why, best effort
+            self._drop_unwritten()
+            self._queue_close(close_code)
+            self._write()
+        self._finish(error)
+
+    def _finish(self, error: Optional[BaseException], code: Optional[int] = None, reason: str = "",
+                dropped: int = 0) -> None:
+        if self._done:
+            return
+        self._done = True
+        for timer in self._timers:
+            timer.cancel()
+        if self._pace is not None:
+            self._pace.cancel()
+        self._set_events(0)
+        unsent = dropped + sum(1 for _frame, is_cmd in self._out if is_cmd)
+        self._out.clear()
+        if error is None:
+            error_for_handles: BaseException = ConnectionClosedError(code, reason) if code else SessionClosedError()
+        else:
+            error_for_handles = error
+        unsent += self._outbox.fail(error_for_handles)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
+            pass
+        try:
+            self._sock.close()
+        except (OSError, ValueError):  # pragma: no cover
+            pass
+        if error is not None:
+            log.info("connection ended: %s", type(error).__name__)
+        end: EndEvent = ("end", error, code, reason, unsent)
+        self._post([end])
