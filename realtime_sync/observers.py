@@ -11,7 +11,8 @@ from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtim
 from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
 from .protocol.options import SessionOptions
 
-__all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource", "notify_closed"]
+__all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource",
+           "notify_closed"]
 
 #: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
 AudioSource = Any

@@ -126,6 +126,7 @@ class Connection:
             self._closing = True
         if start:
             self.outbox.stop(SessionClosedError(), drain=True)
+            self.delivery.queue.closing()
             self.channel.close()
         if threading.current_thread() is self.reader.thread or self._loop.in_loop():
             return

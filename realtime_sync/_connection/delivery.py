@@ -17,7 +17,8 @@ from ..protocol import ConversationUpdate, SessionInfo, UpdateKind
 from ..protocol.local import UpdatesDroppedUpdate
 from ..protocol.updates import ErrorUpdate, SessionCreatedUpdate, SessionUpdatedUpdate
 
-__all__ = ["Delivery", "UpdateQueue", "QUEUE_POLICIES", "DEFAULT_QUEUE_LIMIT", "Waiter", "WaiterSet", "make_matcher", "Match", "clone_error"]
+__all__ = ["Delivery", "UpdateQueue", "QUEUE_POLICIES", "DEFAULT_QUEUE_LIMIT", "Waiter", "WaiterSet", "make_matcher",
+           "Match", "clone_error"]
 
 log = logging.getLogger("realtime_sync.session")
 
@@ -63,6 +64,7 @@ class UpdateQueue:
         self.dropped = 0
         self._error: Optional[BaseException] = None
         self._ended = False
+        self._closing = False
 
     def __len__(self) -> int:
         n = len(self._dq)
@@ -86,7 +88,7 @@ class UpdateQueue:
             if self._block:
                 self._blocked += 1
                 try:
-                    while len(dq) >= limit and not self._ended:
+                    while len(dq) >= limit and not self._ended and not self._closing:
                         self._cond.wait()
                 finally:
                     self._blocked -= 1
@@ -111,6 +113,13 @@ class UpdateQueue:
                             "or raise queue_limit)", limit, self.dropped)
             if self._sleepers:
                 self._cond.notify()
+
+    def closing(self) -> None:
+        """The session is closing: stop back-pressure (a blocked reader goes on; the little still in flight is
+        queued past the limit) so the close is not held up by a consumer that stopped iterating."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
 
     def end(self, error: Optional[BaseException]) -> None:
         """No more updates: consumers drain what is queued, then stop (``error`` None) or raise ``error``."""

@@ -193,4 +193,3 @@ class Outbox:
                 break
             out.append(cmds.popleft())
         return out
-

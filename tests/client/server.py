@@ -102,8 +102,9 @@ def realtime_like(conn: Conn, msg: Dict[str, Any]) -> None:
 class MiniServer:
     def __init__(self, handler: Optional[Callable[[Conn, Dict[str, Any]], None]] = realtime_like,
                  on_connect: Optional[Callable[[Conn], None]] = None, status: Optional[int] = None,
-                 send_created: bool = True, ssl_context: Any = None) -> None:
+                 send_created: bool = True, ssl_context: Any = None, body: str = "Unauthorized\n") -> None:
         self.ssl_context = ssl_context
+        self.body = body
         self.handler = handler
         self.on_connect = on_connect
         self.status = status
@@ -117,7 +118,7 @@ class MiniServer:
     def _process_request(self, ws: Any, request: Any) -> Any:
         self.requests.append({"path": request.path, "headers": dict(request.headers.raw_items())})
         if self.status is not None:
-            return ws.respond(HTTPStatus(self.status), "Unauthorized\n")
+            return ws.respond(HTTPStatus(self.status), self.body)
         return None
 
     def _handle(self, ws: Any) -> None:

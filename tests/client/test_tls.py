@@ -2,6 +2,7 @@
 import shutil
 import ssl
 import subprocess
+import threading
 
 import pytest
 
@@ -42,3 +43,59 @@ def test_wss_session(tls_context):
             assert [len(u.delta) for u in updates[1:]] == [len(big)] * 3
             session.start_response()
             assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+
+
+def test_full_duplex_load_over_wss_never_drops_and_one_thread_owns_the_socket(tls_context, monkeypatch):
+    """8 threads send commands (each echoed back) and audio while the server streams audio deltas down, over TLS,
+    several times: every echo and every delta arrives, and only the I/O thread ever calls into the client's SSL
+    socket once the handshake is done."""
+    ctx, cert = tls_context
+    callers = {}
+    watched = set()
+    for name in ("send", "recv", "recv_into", "sendall", "pending"):
+        original = getattr(ssl.SSLSocket, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            if id(self) in watched:
+                callers.setdefault(threading.current_thread().name, set()).add(_name)
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(ssl.SSLSocket, name, spy)
+
+    n_threads, per_thread, n_deltas = 8, 300, 120
+    delta = "QUJD" * 2000
+
+    def on_connect(conn):
+        def stream():
+            for _ in range(n_deltas):
+                conn.send({"type": "response.output_audio.delta", "response_id": "r", "item_id": "i",
+                           "output_index": 0, "content_index": 0, "delta": delta})
+        threading.Thread(target=stream, daemon=True).start()
+
+    for _run in range(5):
+        with MiniServer(on_connect=on_connect, ssl_context=ctx) as srv:
+            client = client_for(srv.base_url, websocket_options={"sslopt": {"ca_certs": cert}})
+            with client.start_session() as session:
+                watched.add(id(session._conn.channel._sock))
+
+                def work(i):
+                    for j in range(per_thread):
+                        session.send_command({"type": "conversation.item.retrieve", "item_id": f"t{i}_{j}"})
+                        if j % 50 == 0:
+                            session.send_audio(b"\x01\x00" * 4800)
+
+                threads = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
+                for t in threads:
+                    t.start()
+                echoes = deltas = 0
+                for update in session.receive_updates(timeout=10):
+                    if update.kind is UpdateKind.ITEM_RETRIEVED:
+                        echoes += 1
+                    elif update.kind is UpdateKind.OUTPUT_AUDIO_DELTA:
+                        deltas += 1
+                    if echoes == n_threads * per_thread and deltas == n_deltas:
+                        break
+                for t in threads:
+                    t.join(10)
+                assert session.error is None and not session.closed
+            assert echoes == n_threads * per_thread and deltas == n_deltas
+    assert set(callers) == {"realtime_sync-io"}, callers
