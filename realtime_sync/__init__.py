@@ -4,8 +4,9 @@ The package, by layer (imports point down only)::
 
     protocol/      pure events, commands, options, audio formats; shared with the simulator (no I/O)
     errors.py      every exception;  observers.py  the SessionLike / Observer protocols features rely on
-    _connection/   one live connection (private): transport (the only user of websocket-client), reader and
-                   writer threads, delivery to the iterator / observers / waiters, audio send jobs
+    _connection/   one live connection (private): the handshake (the only user of websocket-client), the
+                   process's I/O thread that owns every socket, frames, outbox lanes, the reader thread,
+                   delivery to the iterator / observers / waiters, audio send jobs
     session.py     RealtimeSession, the whole session surface;  client.py  RealtimeClient;  endpoints.py
     tools/ turns.py conversation.py usage.py transcription.py playback.py kiosk.py    features (SessionLike)
     audio/         devices and DSP, the only place PyAudio is imported (the ``audio`` extra)
@@ -15,7 +16,9 @@ Most apps need only what this module exports::
 
     from realtime_sync import RealtimeClient, SessionOptions
 """
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from .errors import (RealtimeError, ProtocolError, MessageDecodeError, ToolSchemaError, ToolArgumentsError,
                      ConfigurationError, RealtimeConnectionError, AuthenticationError, ConnectionClosedError,
@@ -54,12 +57,36 @@ from ._connection.audio_jobs import (AudioSendHandle)
 from .observers import AudioSendStatus
 from .session import (RealtimeSession)
 from .client import (RealtimeClient)
-from .conversation import (ConversationMirror, MirrorItem)
-from .tools import (ToolCall, ToolDispatcher, ToolRegistry)
-from .turns import (PushToTalk, TurnResult, ask, push_to_talk)
-from .usage import (Prices, UsageTotals, UsageTracker)
-from .transcription import (TranscriptionResult, Transcriber, transcribe_file)
-from .playback import (AudioPlayer, InterruptResult)
+
+if TYPE_CHECKING:  # the feature modules load on first use (see __getattr__ below); type checkers see them here
+    from .conversation import (ConversationMirror, MirrorItem)
+    from .tools import (ToolCall, ToolDispatcher, ToolRegistry)
+    from .turns import (PushToTalk, TurnResult, ask, push_to_talk)
+    from .usage import (Prices, UsageTotals, UsageTracker)
+    from .transcription import (TranscriptionResult, Transcriber, transcribe_file)
+    from .playback import (AudioPlayer, InterruptResult)
+
+#: Names exported from a feature module that is imported the first time one of them is used, so that
+#: ``import realtime_sync`` stays cheap (a session imports the ones it needs when it starts).
+_LAZY = {
+    "ConversationMirror": "conversation", "MirrorItem": "conversation",
+    "ToolCall": "tools", "ToolDispatcher": "tools", "ToolRegistry": "tools",
+    "PushToTalk": "turns", "TurnResult": "turns", "ask": "turns", "push_to_talk": "turns",
+    "Prices": "usage", "UsageTotals": "usage", "UsageTracker": "usage",
+    "TranscriptionResult": "transcription", "Transcriber": "transcription", "transcribe_file": "transcription",
+    "AudioPlayer": "playback", "InterruptResult": "playback",
+}
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name from the package
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'realtime_sync' has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"realtime_sync.{module}"), name)
+        globals()[name] = value
+        return value
+
 
 __version__ = "0.1.0"
 

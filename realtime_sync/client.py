@@ -18,7 +18,6 @@ from .errors import ConfigurationError
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 from .session import RealtimeSession
-from .transcription import configure_transcription
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, QUEUE_POLICIES
 from ._connection.frames import DEFAULT_MAX_MESSAGE_SIZE
 from ._connection.transport import open_websocket
@@ -195,6 +194,8 @@ class RealtimeClient:
         try:
             session._start(left())
             if isinstance(options, TranscriptionOptions):
+                from .transcription import configure_transcription
+
                 configure_transcription(session, options, timeout=left())
             elif options is not None:
                 session.configure_session(options, wait=True, timeout=left())

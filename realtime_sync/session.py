@@ -7,6 +7,8 @@ take timeouts. This file is the whole public surface of a session; the machinery
 :mod:`realtime_sync._connection` and the features (tools, turns, transcription, playback, kiosk) are modules of
 their own that see the session as a :class:`~realtime_sync.observers.SessionLike`.
 """
+from __future__ import annotations
+
 import itertools
 import json
 import logging
@@ -16,22 +18,22 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Seque
 from ._connection.audio_jobs import AudioSendHandle, make_audio_job
 from ._connection.connection import Connection
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
-from .conversation import ConversationMirror
 from .errors import ProtocolError, RealtimeError
 from .observers import AudioSource, Observer
-from .playback import AudioPlayer, InterruptResult
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
                        SessionInfo, SessionOptions, SessionUpdateCommand, UpdateKind)
 from .protocol.transcription import TranscriptionOptions
-from .tools import ToolDispatcher, ToolRegistry
-from .transcription import TranscriptionResult, configure_transcription, transcribe_file
-from .turns import PushToTalk, TurnResult, ask, push_to_talk
-from .usage import UsageTracker
 
-if TYPE_CHECKING:  # kiosk loads the audio extra: imported when used (start_conversation_audio)
+if TYPE_CHECKING:  # the features load with the first session (or the first call that uses them), not at import
+    from .conversation import ConversationMirror
     from .kiosk import KioskAudio
+    from .playback import AudioPlayer, InterruptResult
+    from .tools import ToolDispatcher, ToolRegistry
+    from .transcription import TranscriptionResult
+    from .turns import PushToTalk, TurnResult
+    from .usage import UsageTracker
 
 __all__ = ["RealtimeSession"]
 
@@ -89,6 +91,10 @@ class RealtimeSession:
                                 ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
                                 close_timeout=close_timeout, max_message_size=max_message_size, scrub=scrub,
                                 name=name)
+        from .conversation import ConversationMirror
+        from .tools import ToolDispatcher, ToolRegistry
+        from .usage import UsageTracker
+
         self._player: Optional[AudioPlayer] = None
         self.tools = ToolRegistry()
         self.tool_dispatcher = ToolDispatcher(self, self.tools, max_workers=tool_workers, timeout=tool_timeout)
@@ -322,6 +328,8 @@ class RealtimeSession:
             vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
         """One whole turn (text or audio in, the reply out, across tool rounds): see
         :func:`realtime_sync.turns.ask`."""
+        from .turns import ask
+
         return ask(self, prompt, timeout, response_options=response_options, dispatcher=dispatcher,
                    collect_audio=collect_audio, vad_tail_ms=vad_tail_ms, wait_for_transcript=wait_for_transcript)
 
@@ -329,18 +337,24 @@ class RealtimeSession:
                      dispatcher: Optional[ToolDispatcher] = None, min_ms: int = 100,
                      send_timeout: float = 10.0) -> PushToTalk:
         """A talk-button context manager (turn detection off): see :func:`realtime_sync.turns.push_to_talk`."""
+        from .turns import push_to_talk
+
         return push_to_talk(self, respond=respond, response_options=response_options, dispatcher=dispatcher,
                             min_ms=min_ms, send_timeout=send_timeout)
 
     def configure_transcription(self, options: TranscriptionOptions, timeout: float = 30.0, *,
                                 realtime_session: bool = False) -> Optional[ConversationUpdate]:
         """Make this a transcription session: see :func:`realtime_sync.transcription.configure_transcription`."""
+        from .transcription import configure_transcription
+
         return configure_transcription(self, options, timeout, realtime_session=realtime_session)
 
     def transcribe(self, source: AudioSource, timeout: float = 120.0, *,
                    options: Optional[TranscriptionOptions] = None, settle: float = 0.5, vad_tail_ms: int = 1000,
                    realtime_session: bool = False) -> TranscriptionResult:
         """Transcribe a file or bytes: see :func:`realtime_sync.transcription.transcribe_file`."""
+        from .transcription import transcribe_file
+
         return transcribe_file(self, source, timeout, options=options, settle=settle, vad_tail_ms=vad_tail_ms,
                                realtime_session=realtime_session)
 
@@ -355,6 +369,8 @@ class RealtimeSession:
         """Play the model's audio into ``sink`` (a :class:`~realtime_sync.audio.Speaker`, a file sink, a
         :class:`~realtime_sync.audio.NullSink`) from now on, with automatic barge-in on ``speech_started`` unless
         ``barge_in=False``. Replaces the previous player (the previous sink is left open)."""
+        from .playback import AudioPlayer
+
         self.stop_playing_audio()
         self._player = AudioPlayer(self, sink, barge_in=barge_in, flush_timeout=flush_timeout,
                                    on_interrupt=on_interrupt)

@@ -72,3 +72,25 @@ def test_every_exception_lives_in_errors():
 def test_layout_has_no_private_top_level_modules():
     private = [p.name for p in PACKAGE.glob("_*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert not private, f"private modules at the top of realtime_sync/: {private}"
+
+
+def test_the_import_stays_light_and_lazy_names_resolve():
+    """``import realtime_sync`` loads neither dataclasses-json, marshmallow, websocket-client nor the feature
+    modules; each lazily exported name resolves to the object its module defines."""
+    import subprocess
+    import sys
+
+    code = ("import sys, realtime_sync; heavy = ('dataclasses_json', 'marshmallow', 'websocket', 'ssl', "
+            "'realtime_sync.tools', 'realtime_sync.turns', 'realtime_sync.playback'); "
+            "print([m for m in heavy if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    import importlib
+
+    import realtime_sync
+
+    for name, module in realtime_sync._LAZY.items():
+        assert name in realtime_sync.__all__
+        assert getattr(realtime_sync, name) is getattr(importlib.import_module(f"realtime_sync.{module}"), name)
+    with pytest.raises(AttributeError):
+        realtime_sync.NotAName

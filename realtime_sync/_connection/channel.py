@@ -9,10 +9,10 @@ too. However the socket ends, :meth:`Channel._finish` runs once and posts one fi
 """
 import logging
 import socket
-import ssl
+import sys
 import time
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple, Type
 
 from ..errors import ConnectionClosedError, ConnectionLostError, RealtimeConnectionError, SessionClosedError
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameParser, close_payload, encode_frame, \
@@ -24,7 +24,18 @@ __all__ = ["Channel", "EndEvent"]
 
 log = logging.getLogger("realtime_sync.io")
 _monotonic = time.monotonic
-_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_WOULD_BLOCK_PLAIN = (BlockingIOError, InterruptedError)
+
+
+def _would_block() -> Tuple[Type[BaseException], ...]:
+    """The exceptions meaning "try later" on a non-blocking socket (TLS ones too once ``ssl`` was loaded: it is
+    loaded by the handshake of any TLS socket, so the channel never imports it itself)."""
+    ssl = sys.modules.get("ssl")
+    if ssl is None:
+        return _WOULD_BLOCK_PLAIN
+    return _WOULD_BLOCK_PLAIN + (ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
 _RECV_SIZE = 262144
 _OUT_BUDGET = 65536  # bytes of frames taken from the outbox at a time (commands are never more than this behind)
 
@@ -46,6 +57,7 @@ class Channel:
         self._outbox = outbox
         self._post = post  # hands messages to the reader thread; returns how many it now holds
         self._parser = FrameParser(max_message_size)
+        self._would_block = _would_block()
         self._ping_interval = ping_interval
         self._dead_after = dead_peer_timeout
         self._close_timeout = close_timeout
@@ -125,7 +137,7 @@ class Channel:
             while close is None and parser.error is None:
                 try:
                     data = sock.recv(_RECV_SIZE)
-                except _WOULD_BLOCK:
+                except self._would_block:
                     break
                 if not data:
                     self._post(batch)
@@ -233,7 +245,7 @@ class Channel:
                 view = memoryview(frame)[self._out_offset:] if self._out_offset else frame
                 try:
                     n = sock.send(view)
-                except _WOULD_BLOCK:
+                except self._would_block:
                     break
                 if n < len(view):
                     self._out_offset += n

@@ -15,8 +15,6 @@ import time
 from typing import Any, Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
-import websocket
-
 from ..endpoints import redact_url
 from ..errors import AuthenticationError, HandshakeError, RealtimeConnectionError, RealtimeTimeoutError
 from .ioloop import shared_loop
@@ -66,6 +64,8 @@ def open_websocket(url: str, headers: Mapping[str, str], *, deadline: float,
 
     Raises AuthenticationError, HandshakeError, RealtimeTimeoutError or RealtimeConnectionError.
     """
+    import websocket  # (here, not at import: it loads ssl and certifi, and most imports never connect)
+
     safe_url = redact_url(url)
     total = deadline - time.monotonic()
     if total <= 0:

@@ -9,10 +9,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from dataclasses_json import DataClassJsonMixin, config
-from marshmallow import fields as mm_fields
-
 from ..errors import ProtocolError
+from ._json_config import JsonConfigMixin, exclude_field
 from .kinds import Dialect
 from .models import ConversationItem, audio_format_name, audio_format_wire
 from .tool_schema import describe_callable
@@ -37,7 +35,7 @@ def deep_merge(base: Json, extra: Optional[Json]) -> Json:
 
 
 @dataclass
-class TurnDetection(DataClassJsonMixin):
+class TurnDetection(JsonConfigMixin):
     """Voice activity detection: ``server_vad``, ``semantic_vad``, or ``none`` (sent as ``null``: VAD off)."""
 
     type: str = "server_vad"
@@ -85,7 +83,7 @@ class TurnDetection(DataClassJsonMixin):
 
 
 @dataclass
-class InputTranscription(DataClassJsonMixin):
+class InputTranscription(JsonConfigMixin):
     """Transcription of the user's input audio (``model`` e.g. ``gpt-4o-transcribe`` or ``whisper-1``)."""
 
     model: str = "gpt-4o-mini-transcribe"
@@ -97,7 +95,7 @@ class InputTranscription(DataClassJsonMixin):
 
 
 @dataclass
-class FunctionTool(DataClassJsonMixin):
+class FunctionTool(JsonConfigMixin):
     """A function the model may call: a name, a description and JSON Schema parameters.
 
     ``function`` (never sent, never serialised) is the Python callable that answers the calls; build both at once
@@ -109,7 +107,7 @@ class FunctionTool(DataClassJsonMixin):
     parameters: Json = field(default_factory=lambda: {"type": "object", "properties": {}})
     function: Optional[Callable[..., Any]] = field(
         default=None, compare=False, repr=False,
-        metadata=config(exclude=lambda _: True, mm_field=mm_fields.Raw(load_only=True, allow_none=True)))
+        metadata=exclude_field())
 
     def to_wire(self) -> Json:
         return {"type": "function", "name": self.name, "description": self.description,
@@ -158,7 +156,7 @@ def _ga_modalities(modalities: Optional[List[str]]) -> Optional[List[str]]:
 
 
 @dataclass
-class SessionOptions(DataClassJsonMixin):
+class SessionOptions(JsonConfigMixin):
     """Session configuration (.NET's ``ConversationSessionOptions``); ``None`` fields are left as they are.
 
     ``output_modalities`` uses GA meaning: ``["audio"]`` (audio with transcript) or ``["text"]``.
@@ -250,7 +248,7 @@ class SessionOptions(DataClassJsonMixin):
 
 
 @dataclass
-class ResponseOptions(DataClassJsonMixin):
+class ResponseOptions(JsonConfigMixin):
     """Per-response overrides for ``response.create`` (all optional).
 
     ``conversation="none"`` makes an out-of-band response; ``input`` replaces the context with the given items.
