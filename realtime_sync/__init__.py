@@ -53,7 +53,7 @@ from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputA
 from .protocol.transcription import (TranscriptionOptions)
 from .observers import (Observer, ClosingObserver, SessionLike)
 from .endpoints import (Endpoint)
-from ._connection.audio_jobs import (AudioSendHandle)
+from ._connection.audio_jobs import (AudioSendHandle, AudioInputStream)
 from .observers import AudioSendStatus
 from .session import (RealtimeSession)
 from .client import (RealtimeClient)
@@ -119,7 +119,7 @@ __all__ = [
     "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
     "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "UpdatesDroppedUpdate",
     "TranscriptionOptions", "Observer", "ClosingObserver", "SessionLike", "Endpoint", "AudioSendHandle",
-    "AudioSendStatus", "RealtimeSession", "RealtimeClient",
+    "AudioInputStream", "AudioSendStatus", "RealtimeSession", "RealtimeClient",
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",
     "ask", "push_to_talk", "Prices", "UsageTotals", "UsageTracker", "TranscriptionResult", "Transcriber",
     "transcribe_file", "AudioPlayer", "InterruptResult",

@@ -15,7 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union, overload
 
-from ._connection.audio_jobs import AudioSendHandle, make_audio_job
+from ._connection.audio_jobs import AudioInputStream, AudioSendHandle, make_audio_job, push_audio_job
 from ._connection.connection import Connection
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
 from .errors import ProtocolError, RealtimeError
@@ -233,6 +233,17 @@ class RealtimeSession:
         job = make_audio_job(source, input_format=fmt, chunk_ms=chunk_ms, realtime=realtime)
         self._conn.add_audio(job)
         return AudioSendHandle(job)
+
+    def stream_audio(self, *, chunk_ms: int = 100) -> AudioInputStream:
+        """Open an input stream the app writes audio into as it comes (a PyAudio callback, a decoder): no thread
+        is started; ``write(frame)`` returns at once and the I/O thread sends ~``chunk_ms`` appends. ``close()``
+        ends it (the rest is sent), ``cancel()`` drops it; :meth:`commit_audio` waits for what was written before
+        it. Usable as a context manager."""
+        self._conn.check_open()
+        info = self._delivery.session_info
+        job = push_audio_job(input_format=info.input_audio_format if info is not None else None, chunk_ms=chunk_ms)
+        self._conn.add_audio(job)
+        return AudioInputStream(job)
 
     def commit_audio(self) -> str:
         """Commit the input buffer (needed without server VAD). Goes out after audio queued before it."""

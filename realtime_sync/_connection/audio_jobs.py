@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterator, Optional, Union
 
-from ..errors import AudioFormatError, RealtimeError
+from ..errors import AudioFormatError, RealtimeError, RealtimeTimeoutError
 from ..observers import AudioSendStatus
 from ..protocol.audio_formats import PCM16, PCM16_RATE, audio_format
 from ..protocol.wav import WavInfo, is_wav_header, parse_wav_header
@@ -76,12 +76,40 @@ class AudioSendHandle:
         return f"<AudioSendHandle {state} bytes_sent={self.bytes_sent}>"
 
 
+class AudioInputStream(AudioSendHandle):
+    """What ``session.stream_audio()`` returns: write audio as it comes (a microphone callback, a decoder) without
+    a thread of ours; it goes out as ~``chunk_ms`` appends between commands. :meth:`close` ends the input (what is
+    buffered still goes out, then the stream completes); :meth:`cancel` stops at once. One writer at a time."""
+
+    def write(self, data: Union[bytes, bytearray, memoryview], timeout: Optional[float] = 5.0) -> None:
+        """Queue audio (PCM16 24 kHz mono, or the session's input format). Returns at once unless about 3 s of
+        audio are already waiting; then waits up to ``timeout`` (RealtimeTimeoutError). Raises the connection's
+        error if it ended, SessionClosedError-like errors after :meth:`close`/:meth:`cancel`."""
+        job = self._job
+        if job.finished.is_set() and job.error is not None:
+            raise clone_error(job.error)
+        if not job.push(data, timeout):
+            if job.error is not None:
+                raise clone_error(job.error)
+            raise RealtimeError("the audio stream was closed or cancelled: nothing more can be written")
+
+    def close(self) -> None:
+        """No more audio: the buffered rest goes out, then :meth:`wait` returns COMPLETED."""
+        self._job.end_input()
+
+    def __enter__(self) -> "AudioInputStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 class AudioJob:
     """One ``send_audio`` call, as the writer thread sees it."""
 
     def __init__(self, *, read: Optional[Callable[[int], bytes]] = None, iterable: Any = None, chunk_bytes: int,
                  bps: int, sample_width: int, realtime: bool = False, close: Optional[Callable[[], Any]] = None,
-                 name: str = "audio") -> None:
+                 push: bool = False, name: str = "audio") -> None:
         self.seq = 0
         self.wake: Callable[[], None] = lambda: None
         self.finished = threading.Event()
@@ -99,7 +127,10 @@ class AudioJob:
         self._lock = threading.Lock()
         self._feed_cond = threading.Condition(self._lock)
         self._buf: Deque[bytes] = deque()
-        self._eof = iterable is None
+        self._eof = iterable is None and not push
+        self._fed = iterable is not None or push  # chunks arrive through push(), from a feeder or the app
+        self._pending = bytearray()  # pushed bytes not yet a whole chunk
+        self._push_lock = threading.Lock()
         self._source_error: Optional[BaseException] = None
         self._feeder: Optional[threading.Thread] = None
         if iterable is not None:
@@ -113,7 +144,7 @@ class AudioJob:
     def ready_at(self, now: float) -> Optional[float]:
         """When the next chunk may go: ``now`` or earlier if ready, a later time if paced, None if waiting for the
         feeder (which wakes the writer when it has data)."""
-        if self._feeder is not None and not self._buf and not self._eof:
+        if self._fed and not self._buf and not self._eof:
             return None
         if self._realtime and self._t0 is not None:
             return self._t0 + self.bytes_sent / self._bps - 0.05
@@ -164,32 +195,50 @@ class AudioJob:
             self._feed_cond.notify_all()
         self.wake()
 
-    # -- feeder thread --------------------------------------------------------------------------------------------
-    def _feed(self, iterable: Any) -> None:
-        """Read the source and queue appends of ``chunk_bytes``: small chunks (20 ms microphone frames) are joined,
-        large ones split, so the wire carries ~``chunk_ms`` appends whatever the source yields."""
-        it = iter(iterable)
-        pending = bytearray()
+    # -- input: the feeder thread or the app (push) ---------------------------------------------------------------
+    def push(self, data: Any, timeout: Optional[float] = None) -> bool:
+        """Add audio: small pieces (20 ms microphone frames) are joined and large ones split into appends of
+        ``chunk_bytes``, so the wire carries ~``chunk_ms`` appends whatever the source gives. Waits (up to
+        ``timeout``) while the bounded buffer is full; False once the job was cancelled."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise AudioFormatError(f"audio must be bytes, got {type(data).__name__}")
+        deadline = None if timeout is None else time.monotonic() + timeout
         size = self._chunk
-        try:
-            for chunk in it:
-                if self.cancelled:
-                    break
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise AudioFormatError(f"audio iterables must yield bytes, got {type(chunk).__name__}")
-                pending += chunk
-                if len(pending) < size:
-                    continue
-                full = len(pending) - len(pending) % size
-                for pos in range(0, full, size):
-                    if not self._put(bytes(pending[pos:pos + size])):
-                        return
-                del pending[:full]
+        with self._push_lock:
+            if self._eof or self.cancelled:
+                return False
+            pending = self._pending
+            pending += data
+            if len(pending) < size:
+                return True
+            full = len(pending) - len(pending) % size
+            for pos in range(0, full, size):
+                if not self._put(bytes(pending[pos:pos + size]), deadline):
+                    return False
+            del pending[:full]
+        return True
+
+    def end_input(self) -> None:
+        """No more audio: what is buffered goes out (whole samples), then the job completes."""
+        with self._push_lock:
+            pending = self._pending
             whole = len(pending) - len(pending) % self._width
-            if whole and not self.cancelled and not self._put(bytes(pending[:whole])):
-                return
+            if whole and not self.cancelled and not self._eof:
+                self._put(bytes(pending[:whole]), None)
             if len(pending) > whole:
                 log.warning("dropped %d trailing byte(s): not a whole sample", len(pending) - whole)
+            pending.clear()
+            with self._feed_cond:
+                self._eof = True
+        self.wake()
+
+    def _feed(self, iterable: Any) -> None:
+        """The feeder thread: read a blocking source (a generator, a microphone, a pipe) into the job."""
+        it = iter(iterable)
+        try:
+            for chunk in it:
+                if self.cancelled or not self.push(chunk):
+                    break
         except BaseException as exc:  # the source failed: the handle raises it
             self._source_error = exc if isinstance(exc, Exception) else RealtimeError("audio source stopped")
         finally:
@@ -199,14 +248,16 @@ class AudioJob:
                     close()
                 except Exception:  # pragma: no cover
                     pass
-            with self._feed_cond:
-                self._eof = True
-            self.wake()
+            self.end_input()
 
-    def _put(self, piece: bytes) -> bool:
+    def _put(self, piece: bytes, deadline: Optional[float]) -> bool:
         with self._feed_cond:
             while len(self._buf) >= _FEED_BUFFER_CHUNKS and not self.cancelled:
-                self._feed_cond.wait()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise RealtimeTimeoutError(f"audio input buffer full ({_FEED_BUFFER_CHUNKS} chunks): the "
+                                               f"connection is not taking audio as fast as it is written")
+                self._feed_cond.wait(left)
             if self.cancelled:
                 return False
             self._buf.append(piece)
@@ -290,13 +341,24 @@ def _blocking_file(f: Any) -> bool:
         return True
 
 
-def make_audio_job(source: Any, *, input_format: Optional[str] = None, chunk_ms: int = 100,
-                   realtime: bool = False) -> AudioJob:
-    """Validate ``source`` (in the caller's thread, so format errors raise at once) and wrap it in a job."""
+def _job_settings(input_format: Optional[str], chunk_ms: int, realtime: bool) -> Dict[str, Any]:
     fmt = audio_format(input_format)
     bps, width = fmt.bytes_per_second, fmt.sample_width
     chunk = max(width, (bps * chunk_ms // 1000) // width * width)
-    common: Dict[str, Any] = dict(chunk_bytes=chunk, bps=bps, sample_width=width, realtime=realtime)
+    return dict(chunk_bytes=chunk, bps=bps, sample_width=width, realtime=realtime)
+
+
+def push_audio_job(*, input_format: Optional[str] = None, chunk_ms: int = 100) -> AudioJob:
+    """A job fed by the app through :meth:`AudioJob.push` (``session.stream_audio()``)."""
+    return AudioJob(push=True, **_job_settings(input_format, chunk_ms, False))
+
+
+def make_audio_job(source: Any, *, input_format: Optional[str] = None, chunk_ms: int = 100,
+                   realtime: bool = False) -> AudioJob:
+    """Validate ``source`` (in the caller's thread, so format errors raise at once) and wrap it in a job."""
+    common = _job_settings(input_format, chunk_ms, realtime)
+    fmt = audio_format(input_format)
+    width, chunk = fmt.sample_width, common["chunk_bytes"]
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = memoryview(source).cast("B")
         if data.nbytes % width:

@@ -58,6 +58,7 @@ class Channel:
         self._post = post  # hands messages to the reader thread; returns how many it now holds
         self._parser = FrameParser(max_message_size)
         self._would_block = _would_block()
+        self._tls = callable(getattr(sock, "pending", None))  # TLS may hold decrypted bytes select() cannot see
         self._ping_interval = ping_interval
         self._dead_after = dead_peer_timeout
         self._close_timeout = close_timeout
@@ -144,6 +145,7 @@ class Channel:
                     self._eof()
                     return
                 got = True
+                drained = len(data) < _RECV_SIZE and not (self._tls and sock.pending())
                 for op, payload in parser.feed(data):
                     if op == OP_TEXT:
                         batch.append(payload)
@@ -155,6 +157,8 @@ class Channel:
                         break
                     elif op == OP_BINARY:
                         batch.append(("binary", len(payload)))
+                if drained:  # (saves the recv() that would only say "nothing more"; select() reports more)
+                    break
         except (OSError, ValueError) as exc:
             self._post(batch)
             self._fail(ConnectionLostError(1006, type(exc).__name__, f"connection lost: {type(exc).__name__}"))

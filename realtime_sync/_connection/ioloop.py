@@ -137,12 +137,6 @@ class IOLoop:
                 except Exception as exc:
                     self._handler_failed(handler, exc)
             self._woken = False
-            for _ in range(len(calls)):
-                fn = calls.popleft()
-                try:
-                    fn()
-                except Exception:
-                    log.exception("I/O loop call failed (ignored)")
             if timers:
                 now = _monotonic()
                 while timers and timers[0][0] <= now:
@@ -153,6 +147,15 @@ class IOLoop:
                         timer.fn()
                     except Exception:
                         log.exception("I/O loop timer failed (ignored)")
+            # Calls queued so far, including those the handlers and timers above just queued (a kick from a
+            # pacing timer is served now, not after another trip through select()); a call queued by these
+            # calls waits for the next round, so nothing can keep the loop from its sockets.
+            for _ in range(len(calls)):
+                fn = calls.popleft()
+                try:
+                    fn()
+                except Exception:
+                    log.exception("I/O loop call failed (ignored)")
 
     @staticmethod
     def _handler_failed(handler: Any, exc: Exception) -> None:

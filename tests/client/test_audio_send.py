@@ -12,7 +12,7 @@ import wave
 import pytest
 
 from realtime_sync import AudioSendStatus
-from realtime_sync.errors import AudioFormatError, ConnectionLostError
+from realtime_sync.errors import AudioFormatError, ConnectionLostError, RealtimeError, RealtimeTimeoutError
 
 from tests.support.sessions import client_for
 from tests.support.waiting import wait_until
@@ -284,3 +284,32 @@ def test_a_wav_file_is_opened_and_parsed_once(server, session, tmp_path, monkeyp
     handle = session.send_audio(path)
     assert handle.wait(5) and abs(handle.bytes_sent - 4800) <= 100
     assert len(opened) == 1 and len(parsed) == 1
+
+
+def test_stream_audio_joins_pushed_frames_without_a_thread(server, session):
+    data = pcm(960 * 12 + 2)  # twelve 20 ms frames and one extra sample
+    threads_before = threading.active_count()
+    with session.stream_audio() as stream:
+        for pos in range(0, len(data), 960):
+            stream.write(data[pos:pos + 960])
+        assert threading.active_count() == threads_before  # no feeder thread: the I/O thread sends it
+    session.commit_audio()  # goes out after everything written before it
+    assert stream.wait(5) is AudioSendStatus.COMPLETED and stream.bytes_sent == len(data)
+    assert server.wait_received(4)
+    assert append_sizes(server) == [4800, 4800, 1922]
+    assert appended(server) == data
+    assert json.loads(server.received[-1])["type"] == "input_audio_buffer.commit"
+    with pytest.raises(RealtimeError):
+        stream.write(b"\x00\x00")
+
+
+def test_a_full_stream_buffer_times_out_instead_of_growing():
+    from realtime_sync._connection.audio_jobs import push_audio_job
+
+    job = push_audio_job()  # never drained: nobody sends it
+    with pytest.raises(RealtimeTimeoutError):
+        for _ in range(100):
+            job.push(b"\x00\x00" * 2400, timeout=0.05)
+    assert len(job._buf) == 32
+    job.cancel()
+    assert job.push(b"\x00\x00", timeout=0) is False
