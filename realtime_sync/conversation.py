@@ -113,6 +113,8 @@ class ConversationMirror:
         self.dropped_items = 0  #: items dropped to stay within ``max_items``
 
     # -- observer -----------------------------------------------------------------------------------------------
+    inline_safe = True  #: handle_update never blocks nor calls app code (see observers.runs_inline)
+
     def handle_update(self, update: ConversationUpdate) -> None:
         handler = self._HANDLERS.get(update.kind)
         if handler is None:  # most updates (rate limits, session, speech events...) touch nothing here

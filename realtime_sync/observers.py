@@ -12,7 +12,7 @@ from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, Re
 from .protocol.options import SessionOptions
 
 __all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource",
-           "notify_closed"]
+           "notify_closed", "runs_inline"]
 
 #: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
 AudioSource = Any
@@ -49,6 +49,16 @@ class AudioSendStatus(str, enum.Enum):
 
     def __bool__(self) -> bool:
         return self is not AudioSendStatus.PENDING
+
+
+def runs_inline(observer: Any) -> bool:
+    """True when ``observer`` declares (``inline_safe``) that its ``handle_update`` never blocks nor calls app code:
+    then, with nothing else in the way, updates are delivered on the I/O thread without a hand-off. Observers
+    that do not say so always run on the session's reader thread."""
+    try:
+        return bool(getattr(observer, "inline_safe", False))
+    except Exception:
+        return False
 
 
 class SendHandle(Protocol):

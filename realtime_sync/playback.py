@@ -241,6 +241,12 @@ class AudioPlayer:
         return bool(drain(max(0.0, deadline - time.monotonic())))
 
     # ------------------------------------------------------------------------------------- observer (reader thread)
+    @property
+    def inline_safe(self) -> bool:
+        """The library's sinks never block in ``write`` (they say so with ``nonblocking``); an app's sink might,
+        so with one this player runs on the reader thread (see observers.runs_inline)."""
+        return bool(getattr(self.sink, "nonblocking", False))
+
     def handle_update(self, u: ConversationUpdate) -> None:
         if type(u) is OutputAudioDeltaUpdate:
             self._on_delta(u)

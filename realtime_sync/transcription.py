@@ -50,6 +50,8 @@ class _ConfigWaiter:
         self.update: Optional[ConversationUpdate] = None
         self.error: Optional[BaseException] = None
 
+    inline_safe = True  #: (see observers.runs_inline)
+
     def handle_update(self, u: ConversationUpdate) -> None:
         if self.done.is_set():
             return
@@ -149,6 +151,11 @@ class Transcriber:
         elif previous_item_id and not seg.previous_item_id:
             seg.previous_item_id = previous_item_id
         return seg
+
+    @property
+    def inline_safe(self) -> bool:
+        """No app code runs in handle_update unless a callback is set (see observers.runs_inline)."""
+        return self.on_delta is None and self.on_segment is None
 
     def handle_update(self, u: ConversationUpdate) -> None:
         callback: Optional[Callable[[], Any]] = None

@@ -101,6 +101,8 @@ class TurnCollector:
         self.transcripts_by_item: Dict[str, str] = {}
 
     # -- observer -----------------------------------------------------------------------------------------------
+    inline_safe = True  #: bookkeeping and a notify (see observers.runs_inline)
+
     def handle_update(self, u: ConversationUpdate) -> None:  # noqa: C901 - a dispatch on the update type
         if isinstance(u, (OutputAudioDeltaUpdate, OutputTextDeltaUpdate, OutputAudioTranscriptDeltaUpdate)):
             rid = u.response_id

@@ -180,6 +180,11 @@ class UsageTracker:
         self._history: Deque[ResponseUsage] = collections.deque(maxlen=max(1, max_responses))
 
     # -- observer -----------------------------------------------------------------------------------------------
+    @property
+    def inline_safe(self) -> bool:
+        """No app code runs in handle_update unless ``on_usage`` is set (see observers.runs_inline)."""
+        return self.on_usage is None
+
     def handle_update(self, update: ConversationUpdate) -> None:
         if isinstance(update, ResponseDoneUpdate):
             self.record(update)

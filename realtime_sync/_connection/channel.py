@@ -48,14 +48,16 @@ class Channel:
     """The socket of one connection, owned by the I/O loop thread. :meth:`start`, :meth:`kick`, :meth:`close` and
     :meth:`resume_reading` are safe from any thread; everything else runs on the loop thread."""
 
-    def __init__(self, loop: IOLoop, sock: Any, outbox: Outbox, post: Callable[[List[Any]], int], *,
+    def __init__(self, loop: IOLoop, sock: Any, outbox: Outbox, post: Callable[[List[Any]], int],
+                 receive: Optional[Callable[[List[Any]], int]] = None, *,
                  max_message_size: Optional[int], ping_interval: Optional[float],
                  dead_peer_timeout: Optional[float], close_timeout: float,
                  send_hooks: Sequence[Callable[[str], Any]] = (), inbox_high_water: int = 1024) -> None:
         self._loop = loop
         self._sock = sock
         self._outbox = outbox
-        self._post = post  # hands messages to the reader thread; returns how many it now holds
+        self._post = post  # hands events to the reader thread; returns how many it now holds
+        self._receive = receive or post  # received messages: to the reader thread, or delivered right here
         self._parser = FrameParser(max_message_size)
         self._would_block = _would_block()
         self._tls = callable(getattr(sock, "pending", None))  # TLS may hold decrypted bytes select() cannot see
@@ -141,7 +143,8 @@ class Channel:
                 except self._would_block:
                     break
                 if not data:
-                    self._post(batch)
+                    if batch:
+                        self._receive(batch)
                     self._eof()
                     return
                 got = True
@@ -160,12 +163,13 @@ class Channel:
                 if drained:  # (saves the recv() that would only say "nothing more"; select() reports more)
                     break
         except (OSError, ValueError) as exc:
-            self._post(batch)
+            if batch:
+                self._receive(batch)
             self._fail(ConnectionLostError(1006, type(exc).__name__, f"connection lost: {type(exc).__name__}"))
             return
         if got:
             self.last_received = _monotonic()
-        if batch and self._post(batch) >= self._high_water:
+        if batch and self._receive(batch) >= self._high_water:
             self._paused = True
             self._update_events()
         if parser.error is not None:  # a protocol violation (1002) or a message over the limit (1009)

@@ -38,11 +38,13 @@ class Connection:
         self._loop = loop or shared_loop()
         self.inbox = Inbox()
         self.outbox = Outbox(lambda: self.channel.kick())
-        self.channel = Channel(self._loop, sock, self.outbox, self.inbox.put, max_message_size=max_message_size,
+        self._send_hooks = send_hooks
+        self.channel = Channel(self._loop, sock, self.outbox, self.inbox.put, self._receive,
+                               max_message_size=max_message_size,
                                ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
                                close_timeout=close_timeout, send_hooks=send_hooks)
         self.reader = Reader(self.inbox, delivery.deliver, recv_hooks=recv_hooks, send_hooks=send_hooks,
-                             on_end=self._on_end, caught_up=self._caught_up, name=name)
+                             on_end=self._on_end, caught_up=self._caught_up, inline_ok=self._inline_ok, name=name)
         self._lock = threading.Lock()
         self._closing = False
         self._finished = threading.Event()
@@ -85,6 +87,15 @@ class Connection:
         """Cancel every queued audio job; returns how many."""
         self.check_open()
         return self.outbox.cancel_audio()
+
+    # -- receiving ------------------------------------------------------------------------------------------------
+    def _receive(self, batch: Any) -> int:
+        return self.reader.offer(batch)
+
+    def _inline_ok(self) -> bool:
+        """Updates may be delivered on the I/O thread: no hook and only the library's own non-blocking observers
+        and predicates would run, and a full queue drops rather than blocks."""
+        return not self._send_hooks and self.delivery.inline_safe
 
     # -- the reader thread ----------------------------------------------------------------------------------------
     def _caught_up(self) -> None:

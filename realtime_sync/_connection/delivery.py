@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Union
 
 from ..errors import ConfigurationError, RealtimeTimeoutError, ServerError
-from ..observers import Observer, notify_closed
+from ..observers import Observer, notify_closed, runs_inline
 from ..protocol import ConversationUpdate, SessionInfo, UpdateKind
 from ..protocol.local import UpdatesDroppedUpdate
 from ..protocol.updates import ErrorUpdate, SessionCreatedUpdate, SessionUpdatedUpdate
@@ -135,6 +135,11 @@ class UpdateQueue:
     def error(self) -> Optional[BaseException]:
         return self._error
 
+    @property
+    def blocking(self) -> bool:
+        """The policy is ``"block"`` (a full queue holds the reader)."""
+        return self._block
+
     def get(self, timeout: Optional[float] = None) -> Any:
         """The next update; raises StopIteration at a clean end, the connection error at a failed end, and
         RealtimeTimeoutError when nothing arrives within ``timeout``."""
@@ -200,10 +205,12 @@ _RESOLVE_LOCK = threading.Lock()
 class Waiter:
     """One blocking call waiting for an update (or for the error answering its ``event_id``)."""
 
-    __slots__ = ("match", "event_id", "_event", "result", "error")
+    __slots__ = ("match", "event_id", "_event", "result", "error", "app_code")
 
-    def __init__(self, match: Callable[[ConversationUpdate], bool], event_id: Optional[str]) -> None:
+    def __init__(self, match: Callable[[ConversationUpdate], bool], event_id: Optional[str],
+                 app_code: bool = False) -> None:
         self.match = match
+        self.app_code = app_code  # the predicate is the app's (it runs on the reader thread)
         self.event_id = event_id
         self._event = threading.Event()
         self.result: Optional[ConversationUpdate] = None
@@ -241,8 +248,13 @@ class WaiterSet:
     def __bool__(self) -> bool:
         return bool(self._waiters)
 
+    @property
+    def app_code(self) -> bool:
+        """Some pending waiter has an app predicate."""
+        return any(w.app_code for w in self._waiters)
+
     def add(self, match: Match, event_id: Optional[str] = None) -> Waiter:
-        w = Waiter(make_matcher(match), event_id)
+        w = Waiter(make_matcher(match), event_id, app_code=callable(match) and not isinstance(match, (UpdateKind, str)))
         with self._lock:
             if self._dead is not None:
                 w.resolve(None, self._dead())
@@ -299,6 +311,16 @@ class Delivery:
         self.observers: Tuple[Observer, ...] = ()  #: replaced whole under the lock; the reader reads it lock-free
         self.session_info: Optional[SessionInfo] = None  #: as ``session.created``/``session.updated`` last said
         self._observers_lock = threading.Lock()
+
+    @property
+    def inline_safe(self) -> bool:
+        """Updates may be delivered on the I/O thread: every observer says it neither blocks nor runs app code,
+        no app predicate is waiting and a full queue never blocks."""
+        if self.queue.blocking and self.queue_updates:
+            return False
+        if self.waiters and self.waiters.app_code:
+            return False
+        return all(runs_inline(o) for o in self.observers)
 
     def add_observer(self, observer: Observer) -> None:
         if not isinstance(observer, Observer):

@@ -62,8 +62,8 @@ class Inbox:
                 self._cond.notify()
         return len(dq)
 
-    def take(self) -> List[Any]:
-        """Everything waiting (at least one item), blocking until something arrives."""
+    def wait(self) -> None:
+        """Block until something is waiting."""
         dq = self._dq
         if not dq:
             with self._cond:
@@ -71,72 +71,106 @@ class Inbox:
                 while not dq:
                     self._cond.wait()
                 self._sleeping = False
-        pop = dq.popleft
-        return [pop() for _ in range(len(dq))]
+
+    def take(self) -> List[Any]:
+        """Everything waiting (possibly nothing), without blocking."""
+        pop = self._dq.popleft
+        return [pop() for _ in range(len(self._dq))]
 
 
 class Reader:
-    """The reader thread of one connection (started by :meth:`start`; ends at the channel's final event)."""
+    """The reader side of one connection: :meth:`process` turns received messages into delivered updates, on the
+    reader thread (started by :meth:`start`; it ends at the channel's final event) or, while no app code would run
+    (see :meth:`offer`), directly on the I/O thread.
+
+    Order: the thread processes only while holding ``lock``, and takes from the inbox under it; :meth:`offer`
+    delivers in place only when it gets the lock at once and the inbox is empty, so nothing received earlier is
+    still waiting. Otherwise the batch joins the inbox, behind everything before it.
+    """
 
     def __init__(self, inbox: Inbox, deliver: Callable[[ConversationUpdate], None], *,
                  recv_hooks: Sequence[Callable[[str], Any]], send_hooks: Sequence[Callable[[str], Any]],
                  on_end: Callable[[Optional[BaseException], Optional[int], str, int], None],
-                 caught_up: Callable[[], None] = lambda: None, name: str = "realtime") -> None:
+                 caught_up: Callable[[], None] = lambda: None, inline_ok: Callable[[], bool] = lambda: False,
+                 name: str = "realtime") -> None:
         self._inbox = inbox
         self._deliver = deliver
         self._recv_hooks = recv_hooks
         self._send_hooks = send_hooks
         self._on_end = on_end
         self._caught_up = caught_up
+        self._inline_ok = inline_ok
+        self.lock = threading.Lock()
         self.done = threading.Event()  #: set when the thread has handled the channel's final event
         self.last_error: Optional[ErrorUpdate] = None  #: the last ``error`` event (names the cause of a close)
         self.messages_received = 0
+        self.delivered_inline = 0  #: batches delivered on the I/O thread (no hand-off)
         self.thread = threading.Thread(target=self._run, name=f"{name}-reader", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
+    def offer(self, batch: List[Any]) -> int:
+        """Received messages from the I/O thread: delivered now when no hook, app observer, app predicate or
+        blocking queue is involved (each update then costs no thread hand-off), else queued for the reader thread.
+        Returns how many messages wait in the inbox (for back-pressure)."""
+        if not self._recv_hooks and self._inline_ok() and self.lock.acquire(False):
+            try:
+                if not len(self._inbox):
+                    self.delivered_inline += 1
+                    self.process(batch)
+                    return 0
+                return self._inbox.put(batch)
+            finally:
+                self.lock.release()
+        return self._inbox.put(batch)
+
     def _run(self) -> None:
-        take = self._inbox.take
+        inbox = self._inbox
+        try:
+            while True:
+                inbox.wait()
+                with self.lock:
+                    end = self.process(inbox.take())
+                if end is not None:
+                    self._on_end(end[1], end[2], end[3], end[4])
+                    return
+                self._caught_up()
+        finally:
+            self.done.set()
+
+    def process(self, items: List[Any]) -> Optional[Any]:
+        """Decode and deliver ``items`` in order; returns the channel's final event if it is among them."""
         hooks = self._recv_hooks
         sink = self._deliver
         parse = parse_update
         err_type = ErrorUpdate
-        debug = log.isEnabledFor
-        n = 0
-        try:
-            while True:
-                for item in take():
-                    if type(item) is bytes:
-                        n += 1
-                        if hooks:
-                            self._run_hooks(hooks, item.decode("utf-8", "replace"), "on_receiving_command")
-                        try:
-                            update = parse(item)
-                        except MessageDecodeError as exc:
-                            log.warning("dropped an undecodable server message (%d bytes): %s", len(item),
-                                        exc.reason)
-                            continue
-                        if type(update) is err_type:
-                            self.last_error = update
-                        if debug(DEBUG):
-                            log.debug("received %s (%d bytes)", update.type, len(item))
-                        try:
-                            sink(update)
-                        except Exception:  # a bug (ours or in a sink): never kill the reader
-                            log.exception("delivering an update failed")
-                    elif item[0] == "sent":
-                        self._run_hooks(self._send_hooks, item[1], "on_sending_command")
-                    elif item[0] == "binary":
-                        log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", item[1])
-                    elif item[0] == "end":
-                        self.messages_received = n
-                        self._on_end(item[1], item[2], item[3], item[4])
-                        return
-                self._caught_up()
-        finally:
-            self.messages_received = n
-            self.done.set()
+        debug = log.isEnabledFor(DEBUG)
+        for item in items:
+            if type(item) is bytes:
+                self.messages_received += 1
+                if hooks:
+                    self._run_hooks(hooks, item.decode("utf-8", "replace"), "on_receiving_command")
+                try:
+                    update = parse(item)
+                except MessageDecodeError as exc:
+                    log.warning("dropped an undecodable server message (%d bytes): %s", len(item), exc.reason)
+                    continue
+                if type(update) is err_type:
+                    self.last_error = update
+                if debug:
+                    log.debug("received %s (%d bytes)", update.type, len(item))
+                try:
+                    sink(update)
+                except Exception:  # a bug (ours or in a sink): never kill the reader
+                    log.exception("delivering an update failed")
+            elif item[0] == "sent":
+                self._run_hooks(self._send_hooks, item[1], "on_sending_command")
+            elif item[0] == "binary":
+                log.warning("ignored a binary frame (%d bytes): the Realtime API speaks JSON text", item[1])
+            elif item[0] == "end":
+                return item
+        return None
 
     @staticmethod
     def _run_hooks(hooks: Sequence[Callable[[str], Any]], text: str, what: str) -> None:

@@ -21,6 +21,8 @@ logger = logging.getLogger("realtime_sync.audio.sinks")
 class NullSink:
     """A sink that discards audio but keeps the clocks (for text-only runs and tests)."""
 
+    nonblocking = True  #: ``write`` never blocks (file sinks write to a local file)
+
     def __init__(self, wire_format: str = PCM16) -> None:
         self.wire_format = normalize_format(wire_format)
         self.wire_rate = wire_rate(self.wire_format)

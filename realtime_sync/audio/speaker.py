@@ -61,6 +61,8 @@ class Speaker:
     :param abort_on_flush: discard the device buffer on :meth:`flush` as well (stops within ~a block).
     """
 
+    nonblocking = True  #: ``write`` only queues (the player thread does the device writes)
+
     def __init__(self, device: Union[None, int, str, DeviceInfo] = None, *, wire_format: str = PCM16,
                  device_rate: Optional[int] = None, channels: Optional[int] = None, preroll_ms: int = 150,
                  max_buffer_ms: int = 180_000, block_ms: int = 20, latency: Union[None, str, float] = None,

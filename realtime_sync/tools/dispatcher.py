@@ -128,6 +128,8 @@ class ToolDispatcher:
         return self.auto_dispatch and not self._closed and self.registry.has_functions()
 
     # -- observer (reader thread: bookkeeping only) -------------------------------------------------------------
+    inline_safe = True  #: tools run on the pool, never in handle_update (see observers.runs_inline)
+
     def handle_update(self, update: ConversationUpdate) -> None:
         if isinstance(update, ResponseCreatedUpdate):
             rid = update.response.id if update.response else None

@@ -356,3 +356,71 @@ def test_a_session_costs_one_thread_and_all_share_one_io_thread():
         finally:
             for s in sessions:
                 s.close()
+
+
+# -- where updates are delivered -----------------------------------------------------------------------------------
+def test_app_code_never_runs_on_the_io_thread_and_order_holds_across_modes():
+    """Built-in observers only: updates are delivered on the I/O thread (no hand-off). An app observer, hook or
+    predicate moves delivery to the session's reader thread; switching back and forth keeps the order."""
+    n = 600
+    threads_seen = set()
+
+    class AppObserver:
+        def handle_update(self, update):
+            threads_seen.add(threading.current_thread().name)
+
+    with MiniServer() as srv:
+        client = client_for(srv.base_url)
+        with client.start_session() as session:
+            app = AppObserver()
+            got = []
+
+            def consume():
+                it = session.receive_updates(timeout=5)
+                while len(got) < n:
+                    update = next(it)
+                    if update.kind is UpdateKind.ITEM_RETRIEVED:
+                        got.append(update.item.id)
+
+            consumer = threading.Thread(target=consume)
+            consumer.start()
+            for block in range(n // 50):  # flip between inline and threaded delivery, block by block
+                if block % 2:
+                    session.add_observer(app)
+                else:
+                    session.remove_observer(app)
+                for i in range(block * 50, block * 50 + 50):
+                    session.send_command({"type": "conversation.item.retrieve", "item_id": f"item_{i}"})
+                if block % 3 == 0:  # sometimes let the block arrive before the next flip, sometimes not
+                    assert wait_until(lambda: len(got) >= block * 50 + 50, 5)
+            consumer.join(10)
+            assert got == [f"item_{i}" for i in range(n)]
+            assert threads_seen and all(name.endswith("-reader") for name in threads_seen)
+            assert session._conn.reader.delivered_inline > 0
+        hook_threads = set()
+        client.on_receiving_command(lambda text: hook_threads.add(threading.current_thread().name))
+        with client.start_session() as session:
+            for i in range(50):
+                session.send_command({"type": "conversation.item.retrieve", "item_id": f"item_{i}"})
+            it = session.receive_updates(timeout=5)
+            assert len([next(it) for _ in range(50)]) == 50
+            assert session._conn.reader.delivered_inline == 0
+        assert hook_threads and all(name.endswith("-reader") for name in hook_threads)
+
+
+def test_an_app_predicate_runs_on_the_reader_thread():
+    where = []
+
+    def predicate(update):
+        where.append(threading.current_thread().name)
+        return update.kind is UpdateKind.RESPONSE_DONE
+
+    with MiniServer() as srv, client_for(srv.base_url).start_session() as session:
+        result = []
+        waiter = threading.Thread(target=lambda: result.append(session.wait_for(predicate, timeout=5)))
+        waiter.start()
+        assert wait_until(lambda: session._delivery.waiters, 5)
+        session.start_response()
+        waiter.join(5)
+        assert result and result[0].kind is UpdateKind.RESPONSE_DONE
+        assert where and all(name.endswith("-reader") for name in where)
