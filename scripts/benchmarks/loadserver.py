@@ -179,12 +179,12 @@ class LoadServer:
                 heapq.heappush(self.due, (time.monotonic() + PERIOD, conn.index))
         for op, payload in conn.feed():
             if op == 1:
-                start = payload.find(b'"audio":"')
-                if start >= 0:
-                    end = payload.index(b'"', start + 9)
-                    b64 = end - start - 9
+                key = payload.find(b'"audio"')
+                if key >= 0:
+                    start = payload.index(b'"', payload.index(b":", key + 7)) + 1
+                    end = payload.index(b'"', start)
                     pad = payload[end - 2:end].count(b"=")
-                    conn.audio_in += b64 * 3 // 4 - pad
+                    conn.audio_in += (end - start) * 3 // 4 - pad
                     conn.appends += 1
             elif op == 9:
                 self._send(conn, frame(10, payload))
