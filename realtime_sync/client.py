@@ -141,7 +141,7 @@ class RealtimeClient:
     # -- hooks ----------------------------------------------------------------------------------------------------
     def on_sending_command(self, fn: Hook) -> Hook:
         """Register ``fn(message: str)``, called with the raw JSON text of every message sent, in send order
-        (on the writer thread). Usable as a decorator."""
+        (on the session's reader thread, as each frame is handed to the socket). Usable as a decorator."""
         self._send_hooks.append(fn)
         return fn
 

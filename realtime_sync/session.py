@@ -2,7 +2,7 @@
 
 Get one from :meth:`RealtimeClient.start_session`; use it as a context manager. Every method is safe from any
 thread: one thread may iterate :meth:`receive_updates` while others send. Sends are queued for the connection's
-writer thread and return at once; the blocking calls (:meth:`configure_session`, :meth:`wait_for`, :meth:`ask`...)
+I/O thread and return at once; the blocking calls (:meth:`configure_session`, :meth:`wait_for`, :meth:`ask`...)
 take timeouts. This file is the whole public surface of a session; the machinery is in
 :mod:`realtime_sync._connection` and the features (tools, turns, transcription, playback, kiosk) are modules of
 their own that see the session as a :class:`~realtime_sync.observers.SessionLike`.
@@ -219,7 +219,7 @@ class RealtimeSession:
         return self._send(ItemCreateCommand(item=item, previous_item_id=previous_item_id))
 
     def send_audio(self, source: AudioSource, *, chunk_ms: int = 100, realtime: bool = False) -> AudioSendHandle:
-        """Stream audio into the input buffer from the writer thread; returns at once with a handle.
+        """Stream audio into the input buffer from the I/O thread; returns at once with a handle.
 
         ``source``: raw PCM bytes, a path (``.wav``: checked, resampled if the audio extra is installed; other
         files are raw PCM16 24 kHz mono), a binary file object, or an iterable of byte chunks (a microphone).
