@@ -24,7 +24,7 @@ from .errors import (RealtimeError, ProtocolError, MessageDecodeError, ToolSchem
                      ConfigurationError, RealtimeConnectionError, AuthenticationError, ConnectionClosedError,
                      RequestRefusedError, ConnectionLostError, SessionClosedError, ServerError, RealtimeTimeoutError,
                      AudioFormatError, AudioDeviceError, AudioBackendUnavailableError, HandshakeError,
-                     MessageTooLargeError)
+                     SendQueueFullError, MessageTooLargeError)
 from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, OutputAudioClearCommand, ResponseCancelCommand, ResponseCreateCommand,
@@ -94,7 +94,7 @@ __all__ = [
     "RealtimeError", "ProtocolError", "MessageDecodeError", "ToolSchemaError", "ToolArgumentsError",
     "ConfigurationError", "RealtimeConnectionError", "AuthenticationError", "ConnectionClosedError",
     "RequestRefusedError", "ConnectionLostError", "SessionClosedError", "ServerError", "RealtimeTimeoutError",
-    "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "HandshakeError",
+    "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "HandshakeError", "SendQueueFullError",
     "MessageTooLargeError", "COMMAND_CLASSES", "Command",
     "InputAudioAppendCommand", "InputAudioClearCommand", "InputAudioCommitCommand", "ItemCreateCommand",
     "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand", "OutputAudioClearCommand",

@@ -20,6 +20,7 @@ built from codes, messages and sizes only. This module imports nothing from the 
     |       +-- SessionClosedError           closed by this process
     +-- ServerError                          an ``error`` event answering a blocking call
     +-- RealtimeTimeoutError (TimeoutError)  a blocking call ran out of time
+    +-- SendQueueFullError                   too many commands waiting for a peer that does not read
     +-- AudioFormatError (ValueError)        audio that cannot be streamed as it is
     +-- AudioDeviceError                     a sound device that cannot be found, opened or used
         +-- AudioBackendUnavailableError (ImportError)  PyAudio is not installed
@@ -39,6 +40,7 @@ __all__ = [
     "ConnectionLostError",
     "ServerError",
     "RealtimeTimeoutError",
+    "SendQueueFullError",
     "AudioFormatError",
     "ConfigurationError",
     "SessionClosedError",
@@ -183,6 +185,17 @@ class ServerError(RealtimeError):
 
 class RealtimeTimeoutError(RealtimeError, TimeoutError):
     """A blocking call did not complete within its timeout."""
+
+
+class SendQueueFullError(RealtimeError):
+    """A command was refused (not queued, not sent) because the commands already waiting for the socket exceed the
+    send queue's bound: the server is not reading. Nothing already queued is lost."""
+
+    def __init__(self, queued_bytes: int, limit: int) -> None:
+        self.queued_bytes = queued_bytes
+        self.limit = limit
+        super().__init__(f"send queue full: {queued_bytes} bytes of commands wait for the socket (limit {limit}); "
+                         f"the server is not reading")
 
 
 class TransportTimeout(RealtimeTimeoutError):

@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from typing import Callable, Deque, List, Optional, Tuple
 
+from ..errors import SendQueueFullError
 from ..protocol import encode_audio_append
 from .audio_jobs import AudioJob
 from .delivery import clone_error
@@ -22,6 +23,8 @@ __all__ = ["Outbox", "OutFrame"]
 
 log = logging.getLogger("realtime_sync.writer")
 
+#: The most command bytes waiting for the socket; past it ``send`` raises SendQueueFullError.
+MAX_QUEUED_BYTES = 16 * 1024 * 1024
 #: ``(opcode, payload, text, type, is_command)``: ``text`` is the JSON text of a text frame (for the send hooks).
 OutFrame = Tuple[int, bytes, Optional[str], str, bool]
 
@@ -38,8 +41,10 @@ class _Cmd:
 class Outbox:
     """The queued frames of one connection. ``kick`` is called (from any thread) when there is new work."""
 
-    def __init__(self, kick: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, kick: Callable[[], None] = lambda: None, max_queued_bytes: int = MAX_QUEUED_BYTES) -> None:
         self._kick = kick
+        self._max_queued = max_queued_bytes
+        self._queued = 0  # bytes of text in the command lane
         self._lock = threading.Lock()
         self._control: Deque[Tuple[int, bytes]] = deque()
         self._cmds: Deque[_Cmd] = deque()
@@ -59,6 +64,9 @@ class Outbox:
         has been sent. Raises the connection's error when it can no longer send."""
         with self._lock:
             self._check()
+            if self._queued + len(text) > self._max_queued and self._cmds:
+                raise SendQueueFullError(self._queued, self._max_queued)
+            self._queued += len(text)
             self._cmds.append(_Cmd(text, type_, self._job_seq if after_audio else None))
         self._kick()
 
@@ -94,6 +102,7 @@ class Outbox:
             dropped = 0 if drain else len(self._cmds)
             if not drain:
                 self._cmds.clear()
+                self._queued = 0
             jobs = list(self._jobs)
         for job in jobs:
             job.cancel(None if drain else error)
@@ -109,6 +118,7 @@ class Outbox:
             self._jobs.clear()
             dropped = len(self._cmds)
             self._cmds.clear()
+            self._queued = 0
         for job in jobs:
             job.finish(None if job.cancelled and job.error is None else error)
         return dropped
@@ -191,5 +201,7 @@ class Outbox:
             barrier = cmds[0].barrier
             if barrier is not None and jobs and jobs[0].seq <= barrier:
                 break
-            out.append(cmds.popleft())
+            cmd = cmds.popleft()
+            self._queued -= len(cmd.text)
+            out.append(cmd)
         return out

@@ -59,3 +59,21 @@ def test_stop_and_fail_count_and_refuse():
     with pytest.raises(SessionClosedError):
         box.send('{"type": "c"}', "c")
     assert box.fail(SessionClosedError()) == 0 and job.finished.is_set()
+
+
+def test_the_command_lane_is_bounded_and_refuses_rather_than_drops():
+    from realtime_sync.errors import SendQueueFullError
+
+    box = Outbox(max_queued_bytes=1000)
+    big = '{"type": "x", "pad": "' + "p" * 400 + '"}'
+    box.send(big, "x")
+    box.send(big, "x")
+    with pytest.raises(SendQueueFullError) as info:
+        box.send(big, "x")
+    assert info.value.limit == 1000
+    frames, _, _ = box.take(0.0, budget=1 << 20)  # the socket took them: room again
+    assert len(frames) == 2
+    box.send(big, "x")
+    huge = '{"type": "x", "pad": "' + "p" * 5000 + '"}'
+    box.take(0.0, budget=1 << 20)
+    box.send(huge, "x")  # one command larger than the bound still goes when nothing waits
