@@ -24,7 +24,7 @@ from .errors import (RealtimeError, ProtocolError, MessageDecodeError, ToolSchem
                      ConfigurationError, RealtimeConnectionError, AuthenticationError, ConnectionClosedError,
                      RequestRefusedError, ConnectionLostError, SessionClosedError, ServerError, RealtimeTimeoutError,
                      AudioFormatError, AudioDeviceError, AudioBackendUnavailableError, HandshakeError,
-                     SendQueueFullError, MessageTooLargeError)
+                     SendQueueFullError, MessageTooLargeError, SessionInterruptedError)
 from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, OutputAudioClearCommand, ResponseCancelCommand, ResponseCreateCommand,
@@ -49,7 +49,7 @@ from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputA
                        OutputItemDoneUpdate, OutputTextDeltaUpdate, OutputTextDoneUpdate, RateLimitsUpdatedUpdate,
                        ResponseCreatedUpdate, ResponseDoneUpdate, SessionCreatedUpdate, SessionUpdatedUpdate,
                        ConversationUpdate, UnknownUpdate, UPDATE_CLASSES, parse_update,
-                       UpdatesDroppedUpdate)
+                       UpdatesDroppedUpdate, ReconnectedUpdate)
 from .protocol.transcription import (TranscriptionOptions)
 from .observers import (Observer, ClosingObserver, SessionLike)
 from .endpoints import (Endpoint)
@@ -95,6 +95,7 @@ __all__ = [
     "ConfigurationError", "RealtimeConnectionError", "AuthenticationError", "ConnectionClosedError",
     "RequestRefusedError", "ConnectionLostError", "SessionClosedError", "ServerError", "RealtimeTimeoutError",
     "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "HandshakeError", "SendQueueFullError",
+    "SessionInterruptedError",
     "MessageTooLargeError", "COMMAND_CLASSES", "Command",
     "InputAudioAppendCommand", "InputAudioClearCommand", "InputAudioCommitCommand", "ItemCreateCommand",
     "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand", "OutputAudioClearCommand",
@@ -118,6 +119,7 @@ __all__ = [
     "OutputItemDoneUpdate", "OutputTextDeltaUpdate", "OutputTextDoneUpdate", "RateLimitsUpdatedUpdate",
     "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
     "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "UpdatesDroppedUpdate",
+    "ReconnectedUpdate",
     "TranscriptionOptions", "Observer", "ClosingObserver", "SessionLike", "Endpoint", "AudioSendHandle",
     "AudioInputStream", "AudioSendStatus", "RealtimeSession", "RealtimeClient",
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",

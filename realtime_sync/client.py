@@ -17,7 +17,10 @@ from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint
 from .errors import ConfigurationError
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
+from .protocol.local import ReconnectedUpdate
+from .reconnect import ReconnectPolicy
 from .session import RealtimeSession
+from ._connection.recovery import ReconnectingInfo
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, QUEUE_POLICIES
 from ._connection.frames import DEFAULT_MAX_MESSAGE_SIZE
 from ._connection.transport import open_websocket
@@ -82,9 +85,11 @@ class RealtimeClient:
                  max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE,
                  websocket_options: Optional[Dict[str, Any]] = None,
                  extra_headers: Optional[Dict[str, str]] = None, tool_workers: int = 4, tool_timeout: float = 30.0,
-                 max_conversation_items: int = 500, _endpoint: Optional[Endpoint] = None) -> None:
+                 max_conversation_items: int = 500, reconnect: Union[bool, ReconnectPolicy] = True,
+                 _endpoint: Optional[Endpoint] = None) -> None:
         _check_keepalive(ping_interval, dead_peer_timeout)
         _check_limits(queue_limit, queue_policy, max_message_size)
+        self.reconnect = ReconnectPolicy.coerce(reconnect)
         self._endpoint = _endpoint or openai_endpoint(api_key, model=model, endpoint=endpoint, protocol=protocol,
                                                       extra_headers=extra_headers)
         self.model = model
@@ -102,6 +107,8 @@ class RealtimeClient:
         self.max_conversation_items = max_conversation_items
         self._send_hooks: List[Callable[[str], Any]] = []
         self._recv_hooks: List[Callable[[str], Any]] = []
+        self._reconnecting_hooks: List[Callable[[ReconnectingInfo], Any]] = []
+        self._reconnected_hooks: List[Callable[[ReconnectedUpdate], Any]] = []
         self._sessions = 0
 
     # -- other constructors ---------------------------------------------------------------------------------------
@@ -151,8 +158,22 @@ class RealtimeClient:
         self._recv_hooks.append(fn)
         return fn
 
-    def remove_hook(self, fn: Callable[[str], Any]) -> None:
-        for hooks in (self._send_hooks, self._recv_hooks):
+    def on_reconnecting(self, fn: Callable[[ReconnectingInfo], Any]) -> Callable[[ReconnectingInfo], Any]:
+        """Register ``fn(info)``, called before each reconnect attempt of any session of this client (on the
+        session's reconnect thread) with a :class:`ReconnectingInfo` (attempt, why, error, delay); return False to
+        give up (the session then ends with the error). Usable as a decorator."""
+        self._reconnecting_hooks.append(fn)
+        return fn
+
+    def on_reconnected(self, fn: Callable[[ReconnectedUpdate], Any]) -> Callable[[ReconnectedUpdate], Any]:
+        """Register ``fn(update)``, called with the :class:`ReconnectedUpdate` once a session is back and restored
+        (the same update ``receive_updates()`` yields). Usable as a decorator."""
+        self._reconnected_hooks.append(fn)
+        return fn
+
+    def remove_hook(self, fn: Callable[..., Any]) -> None:
+        for hooks in (self._send_hooks, self._recv_hooks, self._reconnecting_hooks,
+                      self._reconnected_hooks):
             while fn in hooks:
                 hooks.remove(fn)
 
@@ -181,6 +202,11 @@ class RealtimeClient:
         ep = self._endpoint.with_intent(intent)
         headers = ep.headers()
         sock = open_websocket(ep.url, headers, deadline=deadline, options=self.websocket_options, scrub=ep.scrub)
+
+        def connector(attempt_deadline: float) -> Any:  # each reconnect attempt: fresh credentials, same endpoint
+            return open_websocket(ep.url, ep.headers(), deadline=attempt_deadline, options=self.websocket_options,
+                                  scrub=ep.scrub)
+
         self._sessions += 1
         session = RealtimeSession(sock, dialect=ep.dialect, recv_hooks=self._recv_hooks,
                                   send_hooks=self._send_hooks, ping_interval=self.ping_interval,
@@ -190,7 +216,9 @@ class RealtimeClient:
                                   queue_updates=queue_updates, scrub=ep.scrub,
                                   name=f"realtime-{self._sessions}", tool_workers=self.tool_workers,
                                   tool_timeout=self.tool_timeout,
-                                  max_conversation_items=self.max_conversation_items)
+                                  max_conversation_items=self.max_conversation_items, reconnect=self.reconnect,
+                                  connector=connector, on_reconnecting=self._reconnecting_hooks,
+                                  on_reconnected=self._reconnected_hooks)
         try:
             session._start(left())
             if isinstance(options, TranscriptionOptions):

@@ -17,6 +17,7 @@ built from codes, messages and sizes only. This module imports nothing from the 
     |       +-- RequestRefusedError          close 4000 (unknown model, beta refused)
     |       +-- MessageTooLargeError         the server sent a message over the size limit (we close 1009)
     |       +-- ConnectionLostError          dropped without a close handshake
+    |       |   +-- SessionInterruptedError  a call in flight when the connection dropped (the session reconnects)
     |       +-- SessionClosedError           closed by this process
     +-- ServerError                          an ``error`` event answering a blocking call
     +-- RealtimeTimeoutError (TimeoutError)  a blocking call ran out of time
@@ -41,6 +42,7 @@ __all__ = [
     "ServerError",
     "RealtimeTimeoutError",
     "SendQueueFullError",
+    "SessionInterruptedError",
     "AudioFormatError",
     "ConfigurationError",
     "SessionClosedError",
@@ -149,6 +151,12 @@ class MessageTooLargeError(ConnectionClosedError):
 
 class ConnectionLostError(ConnectionClosedError):
     """The connection dropped without a close handshake (network failure, dead peer)."""
+
+
+class SessionInterruptedError(ConnectionLostError):
+    """A blocking call (``ask``, ``configure_session``, ``wait_for``...) was in flight when the connection dropped.
+    The session reconnects and restores itself (see ``ReconnectPolicy``): the call may be retried once
+    ``ReconnectedUpdate`` arrives (or right away: sends made meanwhile are kept and go out after the restore)."""
 
 
 class SessionClosedError(ConnectionClosedError):

@@ -6,13 +6,14 @@ session, with a test double, or with a wrapper an app writes. :class:`RealtimeSe
 here (mypy checks it). This module only imports the protocol layer, so every other layer may import it.
 """
 import enum
+import logging
 from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
 
 from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
 from .protocol.options import SessionOptions
 
 __all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource",
-           "notify_closed", "runs_inline"]
+           "notify_closed", "notify_interrupted", "runs_inline"]
 
 #: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
 AudioSource = Any
@@ -31,6 +32,19 @@ class ClosingObserver(Observer, Protocol):
     """An observer that is also told, once, that the connection ended (``error`` None after a clean close)."""
 
     def handle_connection_closed(self, error: Optional[BaseException]) -> None: ...
+
+
+def notify_interrupted(observer: Any, error: BaseException) -> None:
+    """Tell ``observer`` the connection dropped and the session is reconnecting (``handle_connection_interrupted``,
+    if it has one): per-connection state (a turn in flight, tool continuations, playback) ends here, while the
+    session and its conversation go on. Exceptions are logged and ignored."""
+    handler = getattr(observer, "handle_connection_interrupted", None)
+    if callable(handler):
+        try:
+            handler(error)
+        except Exception:
+            logging.getLogger("realtime_sync.session").exception(
+                "observer %s raised in handle_connection_interrupted (ignored)", type(observer).__name__)
 
 
 def notify_closed(observer: Observer, error: Optional[BaseException]) -> None:

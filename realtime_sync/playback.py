@@ -289,6 +289,20 @@ class AudioPlayer:
                 self._tasks.put(None)  # the worker ends after the tasks queued before; a later one restarts it
                 self._worker = None
 
+    def handle_connection_interrupted(self, error: BaseException) -> None:
+        """The connection dropped: the old response's audio still buffered is flushed (it will not be continued),
+        and items of the old server session are forgotten (a later barge-in truncates only new items)."""
+        self.handle_connection_closed(error)
+        flush = getattr(self.sink, "flush", None)
+        if callable(flush):
+            try:
+                flush()
+            except Exception:
+                log.exception("flushing the sink after a drop failed (ignored)")
+        with self._lock:
+            self._current = None
+            self._current_response = None
+
     def _on_delta(self, u: OutputAudioDeltaUpdate) -> None:
         iid = u.item_id or ""
         rid = u.response_id

@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Seque
 from ._connection.audio_jobs import AudioInputStream, AudioSendHandle, make_audio_job, push_audio_job
 from ._connection.connection import Connection
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
-from .errors import ProtocolError, RealtimeError
+from ._connection.recovery import Recovery
+from .errors import ConnectionClosedError, ProtocolError, RealtimeError
 from .observers import AudioSource, Observer
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
                        SessionInfo, SessionOptions, SessionUpdateCommand, UpdateKind)
+from .protocol.options import deep_merge
 from .protocol.transcription import TranscriptionOptions
+from .reconnect import ReconnectPolicy
 
 if TYPE_CHECKING:  # the features load with the first session (or the first call that uses them), not at import
     from .conversation import ConversationMirror
@@ -79,18 +82,28 @@ class RealtimeSession:
                  queue_limit: Optional[int] = DEFAULT_QUEUE_LIMIT, queue_policy: str = "drop_oldest",
                  queue_updates: bool = True,
                  scrub: Optional[Callable[[str], str]] = None, name: str = "realtime", tool_workers: int = 4,
-                 tool_timeout: float = 30.0, max_conversation_items: int = 500) -> None:
+                 tool_timeout: float = 30.0, max_conversation_items: int = 500,
+                 reconnect: Optional[ReconnectPolicy] = None, connector: Optional[Callable[[float], Any]] = None,
+                 on_reconnecting: Sequence[Callable[..., Any]] = (),
+                 on_reconnected: Sequence[Callable[..., Any]] = ()) -> None:
         self._dialect = dialect
+        self._name = name
         self.request_timeout = request_timeout
         self._ids = itertools.count(1)
         self._tag = os.urandom(2).hex()
         scrub = scrub or (lambda s: s)
         self._delivery = Delivery(queue_limit=queue_limit, queue_policy=queue_policy, queue_updates=queue_updates,
                                   scrub=scrub)
-        self._conn = Connection(sock, self._delivery, recv_hooks=recv_hooks, send_hooks=send_hooks,
-                                ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
-                                close_timeout=close_timeout, max_message_size=max_message_size, scrub=scrub,
-                                name=name)
+        self._conn_args: Dict[str, Any] = dict(
+            recv_hooks=recv_hooks, send_hooks=send_hooks, ping_interval=ping_interval,
+            dead_peer_timeout=dead_peer_timeout, close_timeout=close_timeout, max_message_size=max_message_size,
+            scrub=scrub, name=name)
+        self._applied: Dict[str, Any] = {}  # the session configuration applied so far (what a reconnect restores)
+        self._recovery: Optional[Recovery] = None
+        if reconnect is not None and connector is not None:
+            self._recovery = Recovery(self, reconnect, connector, on_reconnecting=on_reconnecting,
+                                      on_reconnected=on_reconnected)
+        self._conn = self._attach(sock)
         from .conversation import ConversationMirror
         from .tools import ToolDispatcher, ToolRegistry
         from .usage import UsageTracker
@@ -128,13 +141,23 @@ class RealtimeSession:
 
     @property
     def closed(self) -> bool:
-        """True once the session was closed or its connection ended."""
-        return self._conn.closing or self._conn.finished
+        """True once the session was closed or its connection ended for good (not while it reconnects)."""
+        conn = self._conn
+        if conn.closing:
+            return True
+        return conn.finished and not (self._recovery is not None and self._recovery.active)
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the session is reconnecting after a drop (sends are kept meanwhile)."""
+        return self._recovery is not None and self._recovery.active
 
     @property
     def error(self) -> Optional[BaseException]:
-        """Why the connection ended, if it failed (None while open and after a clean close)."""
-        return self._conn.error
+        """Why the connection ended, if it failed for good (None while open, reconnecting, after a clean close)."""
+        if self.reconnecting:
+            return None
+        return self._delivery.queue.error or self._conn.error
 
     @property
     def observers(self) -> Tuple[Observer, ...]:
@@ -180,8 +203,33 @@ class RealtimeSession:
     def _send(self, command: Command, *, after_audio: bool = False) -> str:
         if command.event_id is None:
             command.event_id = self.new_event_id()
-        self._conn.send(command.to_json(self._dialect), command.type, after_audio=after_audio)
+        self._send_text(command.to_json(self._dialect), command.type, after_audio)
         return command.event_id
+
+    def _send_text(self, text: str, type_: str, after_audio: bool = False) -> None:
+        """Send now, or keep it for the new connection while the session reconnects."""
+        recovery = self._recovery
+        if recovery is not None and recovery.active and recovery.keep(text, type_, after_audio):
+            return
+        try:
+            self._conn.send(text, type_, after_audio=after_audio)
+        except ConnectionClosedError:
+            if recovery is None or not recovery.keep(text, type_, after_audio):  # (the drop raced this send)
+                raise
+
+    def _add_audio(self, job: Any) -> None:
+        recovery = self._recovery
+        if recovery is not None and recovery.active and recovery.keep_audio(job):
+            return
+        self._conn.add_audio(job)
+
+    def _attach(self, sock: Any) -> Connection:
+        """A connection over ``sock`` feeding this session (the first one, or a reconnect's)."""
+        conn = Connection(sock, self._delivery, **self._conn_args)
+        if self._recovery is not None:
+            conn.on_lost = self._recovery.on_lost
+        self._conn = conn
+        return conn
 
     def configure_session(self, options: Union[SessionOptions, Dict[str, Any]], wait: bool = True,
                           timeout: Optional[float] = None) -> Optional[ConversationUpdate]:
@@ -203,8 +251,10 @@ class RealtimeSession:
             text = json.dumps({"type": "session.update", "event_id": event_id, "session": options},
                               separators=(",", ":"))
 
+        deep_merge(self._applied, json.loads(text).get("session") or {})
+
         def send() -> None:
-            self._conn.send(text, "session.update")
+            self._send_text(text, "session.update")
 
         if not wait:
             send()
@@ -227,11 +277,12 @@ class RealtimeSession:
         small chunks (20 ms microphone frames) are joined and large ones split; ``realtime`` paces chunks at
         playback speed.
         """
-        self._conn.check_open()
+        if not self.reconnecting:
+            self._conn.check_open()
         info = self._delivery.session_info
         fmt = info.input_audio_format if info is not None else None
         job = make_audio_job(source, input_format=fmt, chunk_ms=chunk_ms, realtime=realtime)
-        self._conn.add_audio(job)
+        self._add_audio(job)
         return AudioSendHandle(job)
 
     def stream_audio(self, *, chunk_ms: int = 100) -> AudioInputStream:
@@ -239,10 +290,11 @@ class RealtimeSession:
         is started; ``write(frame)`` returns at once and the I/O thread sends ~``chunk_ms`` appends. ``close()``
         ends it (the rest is sent), ``cancel()`` drops it; :meth:`commit_audio` waits for what was written before
         it. Usable as a context manager."""
-        self._conn.check_open()
+        if not self.reconnecting:
+            self._conn.check_open()
         info = self._delivery.session_info
         job = push_audio_job(input_format=info.input_audio_format if info is not None else None, chunk_ms=chunk_ms)
-        self._conn.add_audio(job)
+        self._add_audio(job)
         return AudioInputStream(job)
 
     def commit_audio(self) -> str:
@@ -295,7 +347,7 @@ class RealtimeSession:
             raise TypeError("send_command takes a dict, JSON text or a Command")
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise ProtocolError("a client event is a JSON object with a 'type'")
-        self._conn.send(text, data["type"], after_audio=data["type"] in _BARRIER_TYPES)
+        self._send_text(text, data["type"], data["type"] in _BARRIER_TYPES)
         event_id = data.get("event_id")
         return event_id if isinstance(event_id, str) else None
 
@@ -426,6 +478,8 @@ class RealtimeSession:
     def close(self, timeout: Optional[float] = None) -> None:
         """Close the session: queued commands go out, pending audio is cancelled, the socket closes (bounded).
         Idempotent. ``receive_updates()`` then ends cleanly after the updates already received."""
+        if self._recovery is not None:
+            self._recovery.stop(timeout)  # an outage in progress ends; a restore in progress finishes first
         self._conn.close(timeout)
 
     def __enter__(self) -> "RealtimeSession":

@@ -145,6 +145,10 @@ class TurnCollector:
             if not self.finished:
                 self._fail(error or ConnectionClosedError(1000, "", "the session closed during the turn"))
 
+    def handle_connection_interrupted(self, error: BaseException) -> None:
+        """The connection dropped mid-turn: the turn fails (SessionInterruptedError); the session reconnects."""
+        self.handle_connection_closed(error)
+
     def _created(self, response: Optional[Response]) -> None:
         if response is None or not response.id or self.current is not None or not self.armed:
             return

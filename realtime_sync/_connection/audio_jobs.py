@@ -117,6 +117,7 @@ class AudioJob:
         self.error: Optional[BaseException] = None
         self._cancel_error: Optional[BaseException] = None
         self.bytes_sent = 0
+        self.dropped_bytes = 0  #: live audio not sent because the connection was down
         self._read = read
         self._chunk = chunk_bytes
         self._bps = bps
@@ -165,6 +166,19 @@ class AudioJob:
             if self._source_error is not None:
                 raise self._source_error
             return None
+
+    def drop_backlog(self) -> int:
+        """Moving to a new connection after an outage: a live source (fed by a thread or the app) drops the audio
+        it buffered meanwhile (returns how many bytes, also added to :attr:`dropped_bytes`); a file or bytes
+        source resumes where it stopped."""
+        if not self._fed:
+            return 0
+        with self._feed_cond:
+            n = sum(len(b) for b in self._buf)
+            self._buf.clear()
+            self._feed_cond.notify_all()
+        self.dropped_bytes += n
+        return n
 
     def sent(self, n: int) -> None:
         if self._t0 is None:

@@ -18,7 +18,7 @@ from ..errors import ConnectionClosedError, ConnectionLostError, RealtimeConnect
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameParser, close_payload, encode_frame, \
     parse_close
 from .ioloop import EVENT_READ, EVENT_WRITE, IOLoop, Timer
-from .writer import Outbox
+from .writer import Leftovers, Outbox
 
 __all__ = ["Channel", "EndEvent"]
 
@@ -39,9 +39,9 @@ def _would_block() -> Tuple[Type[BaseException], ...]:
 _RECV_SIZE = 262144
 _OUT_BUDGET = 65536  # bytes of frames taken from the outbox at a time (commands are never more than this behind)
 
-#: The last thing a channel posts: ``("end", error, close_code, close_reason, unsent_commands)``. ``error`` None
-#: with a close code is a close the server started; with no code, a clean end (our close, answered or timed out).
-EndEvent = Tuple[str, Optional[BaseException], Optional[int], str, int]
+#: The last thing a channel posts: ``("end", error, close_code, close_reason, leftovers)``. ``error`` None with a
+#: close code is a close the server started; with no code, a clean end (our close, answered or timed out).
+EndEvent = Tuple[str, Optional[BaseException], Optional[int], str, Leftovers]
 
 
 class Channel:
@@ -66,7 +66,9 @@ class Channel:
         self._close_timeout = close_timeout
         self._send_hooks = send_hooks
         self._high_water = inbox_high_water
-        self._out: Deque[Tuple[bytes, bool]] = deque()  # (frame, is_command), the first maybe partly written
+        # (frame, (text, type, after_audio) of a command or None), the first maybe partly written
+        self._out: Deque[Tuple[bytes, Optional[Tuple[str, str, bool]]]] = deque()
+        self._unwritten: List[Tuple[str, str, bool]] = []  # commands dropped from the buffer at a close
         self._out_offset = 0
         self._out_size = 0
         self._events = 0
@@ -218,7 +220,7 @@ class Channel:
         sent: List[Any] = []
         for op, payload, text, type_, is_cmd in frames:
             frame = encode_frame(op, payload)
-            self._out.append((frame, is_cmd))
+            self._out.append((frame, (text, type_, False) if is_cmd and text is not None else None))
             self._out_size += len(frame)
             if text is not None:
                 if hooks:
@@ -239,7 +241,7 @@ class Channel:
             return
         self._close_sent = True
         frame = encode_frame(OP_CLOSE, close_payload(code))
-        self._out.append((frame, False))
+        self._out.append((frame, None))
         self._out_size += len(frame)
         log.debug("close %d queued", code)
         self._timers.append(self._loop.call_later(self._close_timeout, self._close_timed_out))
@@ -308,21 +310,19 @@ class Channel:
             self._finish(None)
             return
         echo = code if code is not None and 1000 <= code <= 4999 and code not in (1005, 1006, 1015) else 1000
-        dropped = self._outbox.stop(ConnectionClosedError(code, reason), drain=False)
-        dropped += self._drop_unwritten()
+        self._drop_unwritten()
         self._queue_close(echo)
         self._write()
-        self._finish(None, code, reason, dropped)
+        self._finish(None, code, reason)
 
-    def _drop_unwritten(self) -> int:
-        """Drop the frames not yet started on the wire; returns how many of them were commands."""
-        keep: Deque[Tuple[bytes, bool]] = deque()
+    def _drop_unwritten(self) -> None:
+        """Drop the frames not yet started on the wire (their commands are kept for :meth:`_finish`)."""
+        keep: Deque[Tuple[bytes, Optional[Tuple[str, str, bool]]]] = deque()
         if self._out and self._out_offset:
             keep.append(self._out.popleft())
-        dropped = sum(1 for _frame, is_cmd in self._out if is_cmd)
+        self._unwritten.extend(cmd for _frame, cmd in self._out if cmd is not None)
         self._out = keep
         self._out_size = sum(len(f) for f, _c in keep) - self._out_offset
-        return dropped
 
     def _eof(self) -> None:
         if self._close_sent:  # closing anyway: the server just did not send its close frame
@@ -343,8 +343,7 @@ class Channel:
             self._write()
         self._finish(error)
 
-    def _finish(self, error: Optional[BaseException], code: Optional[int] = None, reason: str = "",
-                dropped: int = 0) -> None:
+    def _finish(self, error: Optional[BaseException], code: Optional[int] = None, reason: str = "") -> None:
         if self._done:
             return
         self._done = True
@@ -353,13 +352,15 @@ class Channel:
         if self._pace is not None:
             self._pace.cancel()
         self._set_events(0)
-        unsent = dropped + sum(1 for _frame, is_cmd in self._out if is_cmd)
+        # Commands not (fully) written: what is still in the buffer (oldest first), then those dropped from it.
+        unwritten = [cmd for _frame, cmd in self._out if cmd is not None] + self._unwritten
         self._out.clear()
         if error is None:
-            error_for_handles: BaseException = ConnectionClosedError(code, reason) if code else SessionClosedError()
+            error_for_sends: BaseException = ConnectionClosedError(code, reason) if code else SessionClosedError()
         else:
-            error_for_handles = error
-        unsent += self._outbox.fail(error_for_handles)
+            error_for_sends = error
+        leftovers = self._outbox.detach(error_for_sends)
+        leftovers.commands[:0] = unwritten  # they were taken from the outbox first: they go first
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except (OSError, ValueError):
@@ -370,5 +371,5 @@ class Channel:
             pass
         if error is not None:
             log.info("connection ended: %s", type(error).__name__)
-        end: EndEvent = ("end", error, code, reason, unsent)
+        end: EndEvent = ("end", error, code, reason, leftovers)
         self._post([end])

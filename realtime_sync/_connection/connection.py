@@ -17,7 +17,7 @@ from .channel import Channel
 from .delivery import Delivery, clone_error
 from .ioloop import IOLoop, shared_loop
 from .reader import Inbox, Reader, close_error
-from .writer import Outbox
+from .writer import Leftovers, Outbox
 
 __all__ = ["Connection"]
 
@@ -49,6 +49,8 @@ class Connection:
         self._closing = False
         self._finished = threading.Event()
         self.error: Optional[BaseException] = None
+        #: ``fn(error, leftovers) -> bool``: the session takes over a failed connection (reconnects) when True
+        self.on_lost: Optional[Callable[[BaseException, Leftovers], bool]] = None
 
     def start(self) -> None:
         self.reader.start()
@@ -102,24 +104,30 @@ class Connection:
         if self.channel._paused:
             self.channel.resume_reading()
 
-    def _on_end(self, error: Optional[BaseException], code: Optional[int], reason: str, unsent: int) -> None:
+    def _on_end(self, error: Optional[BaseException], code: Optional[int], reason: str,
+                leftovers: Leftovers) -> None:
         """The channel's final event, after every message before it was delivered."""
         if error is None and code is not None and not self._closing:
             error = close_error(code, self._scrub(reason), self.reader.last_error)
             log.info("server closed the connection: code %s (%s)", code, type(error).__name__)
-        self._finish(error, unsent)
+        self._finish(error, leftovers)
 
     # -- ending ---------------------------------------------------------------------------------------------------
-    def _finish(self, err: Optional[BaseException], unsent: int = 0) -> None:
+    def _finish(self, err: Optional[BaseException], leftovers: Optional[Leftovers] = None) -> None:
+        leftovers = leftovers or Leftovers()
         with self._lock:
             if self._finished.is_set():
                 return
             if err is not None and self._closing:  # a failure while we were closing anyway: a clean end
                 err = None
+            taken = err is not None and self.on_lost is not None and self.on_lost(err, leftovers)
+            unsent = 0 if taken else leftovers.fail(err or SessionClosedError())
             if isinstance(err, RealtimeConnectionError) and unsent:
                 err.unsent_commands = unsent
             self.error = err
             self._finished.set()
+        if taken:  # the session reconnects: it keeps the queue, the waiters and the observers going
+            return
         if unsent:
             log.warning("%d queued commands not sent: the connection ended", unsent)
 

@@ -286,6 +286,13 @@ class WaiterSet:
                 w.resolve(None, exc)
             self.discard(w)
 
+    def interrupt(self, make_error: Callable[[], BaseException]) -> None:
+        """The connection dropped but the session goes on: fail the waiters pending now; later ones wait as usual."""
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            w.resolve(None, make_error())
+
     def fail_all(self, make_error: Callable[[], BaseException]) -> None:
         """The connection ended: fail every pending waiter, and every waiter added from now on."""
         with self._lock:
@@ -310,6 +317,7 @@ class Delivery:
         self.queue_updates = queue_updates
         self.observers: Tuple[Observer, ...] = ()  #: replaced whole under the lock; the reader reads it lock-free
         self.session_info: Optional[SessionInfo] = None  #: as ``session.created``/``session.updated`` last said
+        self.muted = False  #: a reconnect is restoring the session: updates skip the app's queue meanwhile
         self._observers_lock = threading.Lock()
 
     @property
@@ -343,7 +351,7 @@ class Delivery:
                 observer.handle_update(update)
             except Exception:
                 log.exception("observer %s raised (ignored)", type(observer).__name__)
-        if self.queue_updates:
+        if self.queue_updates and not self.muted:
             self.queue.put(update)
         if self.waiters:
             self.waiters.dispatch(update)

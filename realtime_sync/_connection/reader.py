@@ -90,7 +90,7 @@ class Reader:
 
     def __init__(self, inbox: Inbox, deliver: Callable[[ConversationUpdate], None], *,
                  recv_hooks: Sequence[Callable[[str], Any]], send_hooks: Sequence[Callable[[str], Any]],
-                 on_end: Callable[[Optional[BaseException], Optional[int], str, int], None],
+                 on_end: Callable[[Optional[BaseException], Optional[int], str, Any], None],
                  caught_up: Callable[[], None] = lambda: None, inline_ok: Callable[[], bool] = lambda: False,
                  name: str = "realtime") -> None:
         self._inbox = inbox

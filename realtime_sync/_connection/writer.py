@@ -19,7 +19,7 @@ from .audio_jobs import AudioJob
 from .delivery import clone_error
 from .frames import OP_TEXT
 
-__all__ = ["Outbox", "OutFrame"]
+__all__ = ["Outbox", "OutFrame", "Leftovers"]
 
 log = logging.getLogger("realtime_sync.writer")
 
@@ -36,6 +36,26 @@ class _Cmd:
         self.text = text
         self.type = type_
         self.barrier = barrier
+
+
+class Leftovers:
+    """What a connection had accepted but not sent when it ended: commands ``(text, type, after_audio)`` in order
+    (including those taken for the socket but never written) and the audio jobs not finished."""
+
+    __slots__ = ("commands", "jobs")
+
+    def __init__(self, commands: Optional[List[Tuple[str, str, bool]]] = None,
+                 jobs: Optional[List[AudioJob]] = None) -> None:
+        self.commands = commands or []
+        self.jobs = jobs or []
+
+    def fail(self, error: BaseException) -> int:
+        """No next connection: every audio handle fails with ``error`` (a cancelled one stays cancelled);
+        returns how many commands were never sent."""
+        for job in self.jobs:
+            job.finish(None if job.cancelled and job.error is None else error)
+        self.jobs = []
+        return len(self.commands)
 
 
 class Outbox:
@@ -108,20 +128,18 @@ class Outbox:
             job.cancel(None if drain else error)
         return dropped
 
-    def fail(self, error: BaseException) -> int:
-        """The connection is gone: every queued audio handle fails with ``error``, queued commands are dropped.
-        Returns how many commands were dropped."""
+    def detach(self, error: BaseException) -> "Leftovers":
+        """The connection is gone: accept nothing more (sends raise ``error``) and hand back what was still queued
+        (commands never written, audio jobs not finished), for the next connection or to be failed."""
         with self._lock:
             if self._dead is None:
                 self._dead = error
             jobs = list(self._jobs)
             self._jobs.clear()
-            dropped = len(self._cmds)
+            cmds = [(c.text, c.type, c.barrier is not None) for c in self._cmds]
             self._cmds.clear()
             self._queued = 0
-        for job in jobs:
-            job.finish(None if job.cancelled and job.error is None else error)
-        return dropped
+        return Leftovers(cmds, jobs)
 
     @property
     def idle(self) -> bool:

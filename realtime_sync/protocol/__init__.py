@@ -10,7 +10,7 @@ from .kinds import BETA_TO_GA_SERVER, GA_TO_BETA_SERVER, Dialect, UpdateKind, wi
 from .models import (CachedTokensDetails, ContentPart, Conversation, ConversationItem, ErrorDetail,
                      InputTokenDetails, OutputTokenDetails, RateLimit, Response, ResponseStatusDetails, SessionInfo,
                      Usage, audio_format_name, audio_format_wire)
-from .local import UpdatesDroppedUpdate
+from .local import ReconnectedUpdate, UpdatesDroppedUpdate
 from .options import FunctionTool, InputTranscription, ResponseOptions, SessionOptions, TurnDetection
 from .updates import (UPDATE_CLASSES, ConversationUpdate, UnknownUpdate, parse_update, ContentPartAddedUpdate,
                       ContentPartDoneUpdate, ConversationCreatedUpdate, ErrorUpdate,
@@ -51,4 +51,5 @@ __all__ = [
     "OutputItemDoneUpdate", "OutputTextDeltaUpdate", "OutputTextDoneUpdate", "RateLimitsUpdatedUpdate",
     "ResponseCreatedUpdate", "ResponseDoneUpdate", "SessionCreatedUpdate", "SessionUpdatedUpdate",
     "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "UpdatesDroppedUpdate",
+    "ReconnectedUpdate",
 ]

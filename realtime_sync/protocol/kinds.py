@@ -80,6 +80,7 @@ class UpdateKind(str, enum.Enum):
     SESSION_UPDATED = "session.updated"
     UNKNOWN = "unknown"
     UPDATES_DROPPED = "realtime_sync.updates_dropped"
+    RECONNECTED = "realtime_sync.reconnected"
 
     @classmethod
     def from_type(cls, wire_type: Optional[str]) -> "UpdateKind":
@@ -104,7 +105,7 @@ GA_TO_BETA_SERVER: Dict[str, str] = {
 }
 
 #: Updates the client adds to the stream (never decoded from server messages).
-CLIENT_SIDE_KINDS = frozenset({UpdateKind.UPDATES_DROPPED})
+CLIENT_SIDE_KINDS = frozenset({UpdateKind.UPDATES_DROPPED, UpdateKind.RECONNECTED})
 _BY_TYPE: Dict[str, UpdateKind] = {k.value: k for k in UpdateKind
                                    if k is not UpdateKind.UNKNOWN and k not in CLIENT_SIDE_KINDS}
 _BY_TYPE.update({beta: UpdateKind(ga) for beta, ga in BETA_TO_GA_SERVER.items()})

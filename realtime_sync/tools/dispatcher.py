@@ -116,6 +116,10 @@ class ToolDispatcher:
             self._idle.notify_all()
         old.shutdown()
 
+    def handle_connection_interrupted(self, error: BaseException) -> None:
+        """The connection dropped: responses of the old server session are never continued on the new one."""
+        self.handle_connection_closed(error)
+
     def __enter__(self) -> "ToolDispatcher":
         return self.attach()
 

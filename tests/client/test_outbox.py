@@ -58,7 +58,10 @@ def test_stop_and_fail_count_and_refuse():
     assert box.stop(SessionClosedError(), drain=False) == 2
     with pytest.raises(SessionClosedError):
         box.send('{"type": "c"}', "c")
-    assert box.fail(SessionClosedError()) == 0 and job.finished.is_set()
+    left = box.detach(SessionClosedError())
+    assert left.commands == [] and left.jobs == [job] and job.cancelled  # stop() dropped the commands
+    assert left.fail(SessionClosedError()) == 0 and job.finished.is_set()
+    assert isinstance(job.error, SessionClosedError)  # stop(drain=False) cancels with the reason
 
 
 def test_the_command_lane_is_bounded_and_refuses_rather_than_drops():

@@ -16,6 +16,7 @@ def client_for(server: Any, *, protocol: str = "ga", **kwargs: Any) -> RealtimeC
     else:
         base_url, key = server.base_url, kwargs.pop("api_key", server.api_key)
     kwargs.setdefault("request_timeout", 10.0)
+    kwargs.setdefault("reconnect", False)  # tests of failures see the failure; reconnect tests ask for it
     kwargs.setdefault("connect_timeout", 10.0)
     if protocol == "beta":
         kwargs.setdefault("model", BETA_MODEL)

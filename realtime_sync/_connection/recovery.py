@@ -1,0 +1,249 @@
+"""A session's recovery after its connection failed: reconnect with backoff, restore, resend, resume.
+
+:meth:`Recovery.on_lost` is the connection's ``on_lost``: it decides (:func:`~realtime_sync.reconnect.reconnect_reason`)
+and, when the session should come back, takes the connection's leftovers and starts one short-lived thread for
+the outage (``realtime-N-reconnect``). That thread, for each attempt: waits the policy's delay (``close()`` cuts
+it short), asks the ``on_reconnecting`` hooks, opens a new socket with fresh credentials, waits for
+``session.created``, restores (the applied configuration, then the conversation), sends what the app sent
+meanwhile and what the old connection never wrote (in order, once), moves the audio jobs over (a file resumes
+where it stopped; a live source's backlog is dropped and counted), and delivers a
+:class:`~realtime_sync.protocol.ReconnectedUpdate`. While it works the app's queue is muted: what the new
+connection says during the restore is for the observers and the restore itself. When attempts run out, the
+delivery ends with the last error, as without reconnecting.
+"""
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..errors import SendQueueFullError, SessionClosedError, SessionInterruptedError
+from ..observers import notify_interrupted
+from ..protocol import ConversationUpdate, UpdateKind
+from ..protocol.local import ReconnectedUpdate
+from ..reconnect import ReconnectPolicy, attempt_may_retry, reconnect_reason, restore_plan
+from .audio_jobs import AudioJob
+from .delivery import clone_error
+from .writer import Leftovers
+
+if TYPE_CHECKING:
+    from ..session import RealtimeSession
+
+__all__ = ["Recovery", "ReconnectingInfo"]
+
+log = logging.getLogger("realtime_sync.reconnect")
+
+
+class ReconnectingInfo:
+    """What an ``on_reconnecting`` hook is told before each attempt; return False from the hook to give up."""
+
+    __slots__ = ("attempt", "max_attempts", "why", "error", "delay", "session_id")
+
+    def __init__(self, attempt: int, max_attempts: int, why: str, error: BaseException, delay: float,
+                 session_id: Optional[str]) -> None:
+        self.attempt, self.max_attempts, self.why = attempt, max_attempts, why
+        self.error, self.delay, self.session_id = error, delay, session_id
+
+    def __repr__(self) -> str:
+        return f"<ReconnectingInfo attempt {self.attempt}/{self.max_attempts} why={self.why!r} delay={self.delay:.2f}>"
+
+
+class Recovery:
+    """The reconnect machinery of one session (see the module docstring)."""
+
+    def __init__(self, session: "RealtimeSession", policy: ReconnectPolicy, connector: Callable[[float], Any], *,
+                 on_reconnecting: Sequence[Callable[[ReconnectingInfo], Any]] = (),
+                 on_reconnected: Sequence[Callable[[ReconnectedUpdate], Any]] = ()) -> None:
+        self._session = session
+        self.policy = policy
+        self._connector = connector
+        self._on_reconnecting = on_reconnecting
+        self._on_reconnected = on_reconnected
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.active = False  #: an outage is being handled: sends are kept for the new connection
+        self._commands: List[Tuple[str, str, bool]] = []
+        self._bytes = 0
+        self._jobs: List[AudioJob] = []
+        self._thread: Optional[threading.Thread] = None
+        self.reconnects = 0  #: outages recovered from
+
+    # -- the connection's on_lost (its reader thread, or a closer) --------------------------------------------------
+    def on_lost(self, error: BaseException, leftovers: Leftovers) -> bool:
+        last = self._session._conn.reader.last_error
+        why = reconnect_reason(error, last.code if last is not None else None)
+        if why is None or self._stop.is_set():
+            return False
+        with self._lock:
+            self.active = True
+            self._commands[:0] = leftovers.commands  # never written: they go first, once
+            self._bytes += sum(len(text) for text, _t, _a in leftovers.commands)
+            self._jobs[:0] = leftovers.jobs
+        log.info("connection lost (%s): reconnecting", why)
+        self._thread = threading.Thread(target=self._run, args=(error, why, time.monotonic()),
+                                        name=f"{self._session._name}-reconnect", daemon=True)
+        self._thread.start()
+        return True
+
+    # -- sends during the outage (any thread) -------------------------------------------------------------------------
+    def keep(self, text: str, type_: str, after_audio: bool) -> bool:
+        """Keep a command for the new connection; False once the outage is over (send it normally)."""
+        with self._lock:
+            if not self.active:
+                return False
+            if self._bytes + len(text) > self.policy.max_queued_bytes:
+                raise SendQueueFullError(self._bytes, self.policy.max_queued_bytes)
+            self._commands.append((text, type_, after_audio))
+            self._bytes += len(text)
+            return True
+
+    def keep_audio(self, job: AudioJob) -> bool:
+        with self._lock:
+            if not self.active:
+                return False
+            self._jobs.append(job)
+            return True
+
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """The session is closing: end the outage (and any wait in it) now."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self.policy.attempt_timeout if timeout is None else timeout)
+
+    # -- the outage thread -------------------------------------------------------------------------------------------
+    def _run(self, error: BaseException, why: str, t_drop: float) -> None:
+        session = self._session
+        delivery = session._delivery
+        old_id = session.id
+        interrupted = SessionInterruptedError(None, why, f"the connection dropped ({why}); the session is "
+                                              f"reconnecting and will be restored: the call may be retried")
+        delivery.waiters.interrupt(lambda: clone_error(interrupted))
+        for observer in delivery.observers:
+            notify_interrupted(observer, interrupted)
+        items = session.conversation.items()  # the history to replay, as it was at the drop
+        policy = self.policy
+        last: BaseException = error
+        for attempt in range(1, policy.max_attempts + 1):
+            delay = policy.delay(attempt)
+            if not self._ask_hooks(ReconnectingInfo(attempt, policy.max_attempts, why, last, delay, old_id)):
+                break
+            if self._stop.wait(delay):
+                break
+            try:
+                restored = self._attempt(items)
+            except Exception as exc:  # one attempt failed: the next one, unless it cannot succeed
+                last = exc
+                log.info("reconnect attempt %d failed: %s", attempt, type(exc).__name__)
+                if not attempt_may_retry(exc) or self._stop.is_set():
+                    break
+                continue
+            update = ReconnectedUpdate(why=why, attempt=attempt, old_session_id=old_id, new_session_id=session.id,
+                                       downtime=time.monotonic() - t_drop, items_restored=restored[0],
+                                       commands_resent=restored[1], audio_dropped_bytes=restored[2])
+            self.reconnects += 1
+            delivery.muted = False
+            delivery.deliver(update)
+            log.info("reconnected (%s) after %.2f s, attempt %d", why, update.downtime, attempt)
+            for hook in tuple(self._on_reconnected):
+                try:
+                    hook(update)
+                except Exception:
+                    log.exception("on_reconnected hook raised (ignored)")
+            return
+        self._give_up(None if self._stop.is_set() else last)
+
+    def _ask_hooks(self, info: ReconnectingInfo) -> bool:
+        for hook in tuple(self._on_reconnecting):
+            try:
+                if hook(info) is False:
+                    log.info("an on_reconnecting hook gave up")
+                    return False
+            except Exception:
+                log.exception("on_reconnecting hook raised (ignored)")
+        return True
+
+    def _attempt(self, items: List[Any]) -> Tuple[int, int, int]:
+        """Connect, restore, resend; returns (items restored, commands resent, live audio bytes dropped)."""
+        session = self._session
+        timeout = self.policy.attempt_timeout
+        deadline = time.monotonic() + timeout
+        sock = self._connector(deadline)
+        session._delivery.muted = True
+        conn = session._attach(sock)
+        try:
+            session._delivery.wait_for(UpdateKind.SESSION_CREATED, max(0.0, deadline - time.monotonic()),
+                                       "session.created", send=conn.start)
+            session.conversation.clear()
+            restored = restore(session, restore_plan(session._applied, items, self.policy), deadline)
+        except BaseException:
+            conn.on_lost = None  # this attempt's connection is not recovered on its own
+            conn.close(0.5)
+            raise
+        with self._lock:  # from here on, sends go straight to the new connection
+            commands, self._commands, self._bytes = self._commands, [], 0
+            jobs, self._jobs = self._jobs, []
+            for text, type_, after_audio in commands:
+                conn.send(text, type_, after_audio=after_audio)
+            dropped = 0
+            for job in jobs:
+                dropped += job.drop_backlog()
+                conn.add_audio(job)
+            self.active = False
+        return restored, len(commands), dropped
+
+    def _give_up(self, error: Optional[BaseException]) -> None:
+        with self._lock:
+            self.active = False
+            jobs, self._jobs = self._jobs, []
+            unsent = len(self._commands)
+            self._commands, self._bytes = [], 0
+        final = error if error is not None else SessionClosedError()
+        for job in jobs:
+            job.finish(None if job.cancelled else final)
+        if error is not None:
+            if unsent and hasattr(error, "unsent_commands"):
+                error.unsent_commands = unsent
+            log.warning("reconnecting failed: %s", type(error).__name__)
+        delivery = self._session._delivery
+        delivery.muted = False
+        delivery.end(error, lambda: SessionClosedError() if error is None else clone_error(error))
+
+
+def restore(session: "RealtimeSession", plan: List[Dict[str, Any]], deadline: float) -> int:
+    """Send a :func:`~realtime_sync.reconnect.restore_plan` on the session's new connection: the configuration
+    (waiting for ``session.updated``, or its error), then every item (waiting until each was added or refused).
+    Returns how many items the server added."""
+    delivery, conn = session._delivery, session._conn
+
+    def left() -> float:
+        return max(0.0, deadline - time.monotonic())
+
+    items = []
+    for command in plan:
+        event_id = session.new_event_id()
+        text = json.dumps({**command, "event_id": event_id}, separators=(",", ":"))
+        if command["type"] == "session.update":
+            delivery.wait_for(UpdateKind.SESSION_UPDATED, left(), "session.updated (restoring)", event_id=event_id,
+                              send=lambda: conn.send(text, "session.update"))
+        else:
+            items.append((event_id, text))
+    if not items:
+        return 0
+    ids = {event_id for event_id, _text in items}
+    counts = {"added": 0, "refused": 0}
+
+    def settled(update: ConversationUpdate) -> bool:
+        if update.kind in (UpdateKind.ITEM_ADDED, UpdateKind.ITEM_CREATED):
+            counts["added"] += 1
+        elif update.kind is UpdateKind.ERROR and getattr(update, "client_event_id", None) in ids:
+            counts["refused"] += 1
+            log.warning("the server refused a restored item (%s)", getattr(update, "code", None))
+        return counts["added"] + counts["refused"] >= len(items)
+
+    def send_all() -> None:
+        for _event_id, text in items:
+            conn.send(text, "conversation.item.create")
+
+    delivery.wait_for(settled, left(), "restored items", send=send_all)
+    return counts["added"]
