@@ -157,7 +157,8 @@ class RealtimeSession:
         """Why the connection ended, if it failed for good (None while open, reconnecting, after a clean close)."""
         if self.reconnecting:
             return None
-        return self._delivery.queue.error or self._conn.error
+        queue = self._delivery.queue
+        return queue.error if queue.ended else self._conn.error
 
     @property
     def observers(self) -> Tuple[Observer, ...]:

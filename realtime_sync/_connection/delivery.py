@@ -136,6 +136,11 @@ class UpdateQueue:
         return self._error
 
     @property
+    def ended(self) -> bool:
+        """The stream ended (after a close, or for good after a failure)."""
+        return self._ended
+
+    @property
     def blocking(self) -> bool:
         """The policy is ``"block"`` (a full queue holds the reader)."""
         return self._block

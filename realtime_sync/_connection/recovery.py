@@ -17,7 +17,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import SendQueueFullError, SessionClosedError, SessionInterruptedError
+from ..errors import ConnectionLostError, SendQueueFullError, SessionClosedError, SessionInterruptedError
 from ..observers import notify_interrupted
 from ..protocol import ConversationUpdate, UpdateKind
 from ..protocol.local import ReconnectedUpdate
@@ -171,15 +171,26 @@ class Recovery:
         sock = self._connector(deadline)
         session._delivery.muted = True
         conn = session._attach(sock)
+        lost: List[BaseException] = []
+
+        def attempt_lost(error: BaseException, _leftovers: Leftovers) -> bool:
+            """This attempt's connection failed before the restore finished: fail the restore's waits now (its
+            own leftovers are restore commands, not the app's) and keep the session's delivery going."""
+            lost.append(error)
+            session._delivery.waiters.interrupt(lambda: clone_error(error))
+            return True
+
+        conn.on_lost = attempt_lost
         try:
             session._delivery.wait_for(UpdateKind.SESSION_CREATED, max(0.0, deadline - time.monotonic()),
                                        "session.created", send=conn.start)
             session.conversation.clear()
             restored = restore(session, restore_plan(session._applied, items, self.policy), deadline)
-        except BaseException:
-            conn.on_lost = None  # this attempt's connection is not recovered on its own
+        except BaseException as exc:
             conn.close(0.5)
-            raise
+            if lost:
+                raise clone_error(lost[0]) from None
+            raise exc
         with self._lock:  # from here on, sends go straight to the new connection
             commands, self._commands, self._bytes = self._commands, [], 0
             jobs, self._jobs = self._jobs, []
@@ -190,6 +201,10 @@ class Recovery:
                 dropped += job.drop_backlog()
                 conn.add_audio(job)
             self.active = False
+            conn.on_lost = self.on_lost
+            if conn.finished:  # it died during the switch: its end went to attempt_lost, so recover again
+                self.active = True
+                raise clone_error(lost[0]) if lost else ConnectionLostError(None, "lost", "connection lost")
         return restored, len(commands), dropped
 
     def _give_up(self, error: Optional[BaseException]) -> None:

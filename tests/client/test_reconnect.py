@@ -1,0 +1,223 @@
+"""Reconnect: the decisions (no I/O), and sessions that survive drops, closes and expiry against the simulator."""
+import socket
+import threading
+import time
+
+import pytest
+
+from realtime_sync import (AuthenticationError, ConnectionClosedError, ConnectionLostError, ConversationItem,
+                           ReconnectedUpdate, RequestRefusedError, SessionClosedError, SessionInterruptedError,
+                           SessionOptions, UpdateKind)
+from realtime_sync.conversation import MirrorItem
+from realtime_sync.errors import ConfigurationError, HandshakeError
+from realtime_sync.reconnect import ReconnectPolicy, reconnect_reason, restore_plan
+
+from tests.support.sessions import client_for
+from tests.support.waiting import wait_until
+
+FAST = ReconnectPolicy(initial_delay=0.05, max_delay=0.2, attempt_timeout=5.0)
+
+
+# -- decisions ---------------------------------------------------------------------------------------------------
+def test_backoff_is_capped_exponential_with_downward_jitter():
+    p = ReconnectPolicy(initial_delay=0.5, max_delay=8.0, jitter=0.25)
+    assert [p.delay(n, rng=lambda: 0.0) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert p.delay(3, rng=lambda: 1.0) == pytest.approx(1.5)
+    with pytest.raises(ConfigurationError):
+        ReconnectPolicy(restore="everything")
+    assert ReconnectPolicy.coerce(True) == ReconnectPolicy() and ReconnectPolicy.coerce(False) is None
+
+
+@pytest.mark.parametrize("error,last,why", [
+    (ConnectionLostError(1006, "EOF"), None, "connection lost"),
+    (ConnectionLostError(None, "dead peer"), None, "dead peer"),
+    (ConnectionClosedError(1001, "going away"), None, "close 1001"),
+    (ConnectionClosedError(1001, "going away"), "session_expired", "session_expired"),
+    (ConnectionClosedError(1011, ""), None, "close 1011"),
+    (ConnectionClosedError(1012, ""), None, "close 1012"),
+    (ConnectionClosedError(1000, ""), None, None),
+    (ConnectionClosedError(4001, ""), None, None),
+    (SessionClosedError(), None, None),
+    (AuthenticationError("no", close_code=3000), None, None),
+    (RequestRefusedError(4000, "beta"), None, None),
+    (HandshakeError("no", status=404), None, None),
+    (None, None, None),
+])
+def test_what_reconnects_and_what_does_not(error, last, why):
+    assert reconnect_reason(error, last) == why
+
+
+def _item(i, **kw):
+    return MirrorItem(id=f"item_old_{i}", **kw)
+
+
+def test_the_restore_plan_replays_config_then_items_within_the_budget():
+    items = [_item(0, type="message", role="user", text="hi"),
+             _item(1, type="message", role="assistant", transcript="hello there", has_audio=True, phase="final_answer"),
+             _item(2, type="function_call", call_id="c1", name="weather", arguments='{"city": "Paris"}'),
+             _item(3, type="function_call_output", call_id="c1", output='{"temp": 20}'),
+             _item(4, type="function_call", call_id="c2", name="orphan"),  # no output: not replayed
+             _item(5, type="message", role="user", has_audio=True),  # audio without a transcript: nothing to say
+             _item(6, type="message", role="user", transcript="spoken words", has_audio=True)]
+    plan = restore_plan({"type": "realtime", "instructions": "be brief"}, items, ReconnectPolicy())
+    assert plan[0] == {"type": "session.update", "session": {"type": "realtime", "instructions": "be brief"}}
+    created = [c["item"] for c in plan[1:]]
+    assert [c["type"] for c in created] == ["message", "message", "function_call", "function_call_output",
+                                            "message"]
+    assert created[1] == {"type": "message", "role": "assistant", "phase": "final_answer",
+                          "content": [{"type": "output_text", "text": "hello there"}]}
+    assert created[4]["content"] == [{"type": "input_text", "text": "spoken words"}]
+    assert all("id" not in c for c in created)  # old ids are never used on the new session
+    small = restore_plan(None, items, ReconnectPolicy(max_restore_items=2))
+    assert [c["item"]["type"] for c in small] == ["message"]  # the cut left an output without its call: dropped
+    session_only = restore_plan({"x": 1}, items, ReconnectPolicy(restore="session"))
+    assert session_only == [{"type": "session.update", "session": {"x": 1}}]
+    assert restore_plan({"x": 1}, items, ReconnectPolicy(restore="none")) == []
+    summary = restore_plan(None, items, ReconnectPolicy(history_hook=lambda its: [its[0]]))
+    assert [c["item"]["content"][0]["text"] for c in summary] == ["hi"]
+
+
+# -- against the simulator -----------------------------------------------------------------------------------------
+def _until(it, kind, limit=200):
+    for _ in range(limit):
+        update = next(it)
+        if update.kind is kind:
+            return update
+    raise AssertionError(f"no {kind}")
+
+
+def test_a_drop_mid_session_reconnects_and_restores_config_tools_and_conversation(fake_server):
+    client = client_for(fake_server, reconnect=FAST)
+    seen = []
+    client.on_reconnected(seen.append)
+    with client.start_session(SessionOptions(instructions="Answer in French.")) as session:
+        @session.register_tool
+        def weather(city: str) -> dict:
+            """The weather in a city."""
+            return {"city": city, "temp": 20}
+
+        result = session.ask("Hello there", timeout=20)
+        assert result.output_text or result.transcript
+        old_id = session.id
+        before = [(i.role, i.content_text) for i in session.conversation.items()]
+        it = session.receive_updates(timeout=10)
+        fake_server.faults.drop_after(0, scope="open")
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert isinstance(update, ReconnectedUpdate) and update.why == "connection lost" and update.attempt >= 1
+        assert update.old_session_id == old_id and update.new_session_id == session.id != old_id
+        assert update.items_restored == len(before) and seen == [update]
+        assert not session.closed and session.error is None and not session.reconnecting
+        new = fake_server.connections[-1]
+        assert new.session.instructions == "Answer in French."
+        assert [t["name"] for t in new.session.to_wire()["tools"]] == ["weather"]
+        assert [(i.role, i.content_text) for i in session.conversation.items()] == before
+        assert not set(session.conversation.ids()) & {i.id for i in fake_server.connections[0].conversation.items()}
+        again = session.ask("And now?", timeout=20)  # the session works on
+        assert again.output_text or again.transcript
+
+
+@pytest.mark.parametrize("fault", ["close_1011", "close_1012", "expire"])
+def test_server_closes_that_reconnect(fake_server, fault):
+    with client_for(fake_server, reconnect=FAST).start_session() as session:
+        it = session.receive_updates(timeout=10)
+        if fault == "expire":
+            fake_server.faults.expire_after(0.2)
+        else:
+            fake_server.faults.close_after(0, code=int(fault[-4:]), scope="open")
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert update.why == ("session_expired" if fault == "expire" else f"close {fault[-4:]}")
+        fake_server.faults.clear()
+
+
+@pytest.mark.parametrize("code", [1000, 4000])
+def test_closes_that_do_not_reconnect(fake_server, code):
+    with client_for(fake_server, reconnect=FAST).start_session() as session:
+        fake_server.faults.close_after(0, code=code, scope="open")
+        with pytest.raises(ConnectionClosedError) as info:
+            list(session.receive_updates(timeout=10))
+        assert info.value.code == code and len(fake_server.connections) == 1 and session.closed
+
+
+def test_a_call_in_flight_fails_typed_and_sends_meanwhile_go_out_once_in_order(fake_server):
+    client = client_for(fake_server, reconnect=ReconnectPolicy(initial_delay=0.3, max_delay=0.3))
+    sent = []
+    client.on_sending_command(sent.append)
+    with client.start_session() as session:
+        fake_server.faults.stall(0, scope="open")  # no answer comes: the ask is surely in flight at the drop
+        errors = []
+        asker = threading.Thread(target=lambda: errors.append(_ask_error(session)))
+        asker.start()
+        assert wait_until(lambda: any('"response.create"' in m for m in sent), 5)
+        fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)  # the network drops
+        asker.join(10)
+        assert len(errors) == 1 and isinstance(errors[0], SessionInterruptedError)
+        assert wait_until(lambda: session.reconnecting or len(fake_server.connections) > 1, 5)
+        for i in range(5):  # sent while reconnecting: kept, then sent after the restore
+            session.add_item(ConversationItem.user_message(f"during outage {i}"))
+        it = session.receive_updates(timeout=10)
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert update.commands_resent >= 5
+        new = fake_server.connections[-1]
+        assert wait_until(lambda: sum(1 for e in new.received if e.get("type") == "conversation.item.create"
+                                      and "during outage" in str(e)) == 5, 5)
+        texts = [e["item"]["content"][0]["text"] for e in new.received
+                 if e.get("type") == "conversation.item.create" and "during outage" in str(e)]
+        assert texts == [f"during outage {i}" for i in range(5)]
+        assert not any("during outage" in str(e) for e in fake_server.connections[0].received)
+
+
+def _ask_error(session):
+    try:
+        session.ask("slow question", timeout=20)
+    except Exception as exc:  # the test checks the type
+        return exc
+    return None
+
+
+def test_fresh_credentials_each_attempt_and_a_hook_can_give_up(fake_server):
+    calls = []
+
+    def key():
+        calls.append(1)
+        return fake_server.api_key
+
+    client = client_for(fake_server, api_key=key, reconnect=FAST)
+    infos = []
+
+    @client.on_reconnecting
+    def decide(info):
+        infos.append(info)
+        return info.attempt < 3  # give up at the third attempt
+
+    with client.start_session() as session:
+        fake_server.faults.drop_after(0, scope="all", times=None)  # every connection drops at once
+        with pytest.raises(ConnectionLostError):
+            list(session.receive_updates(timeout=10))
+        assert [i.attempt for i in infos] == [1, 2, 3] and all(i.why == "connection lost" for i in infos)
+        assert len(calls) == 1 + 2  # the first connect, then one fresh key per attempt made
+        assert session.closed and isinstance(session.error, ConnectionLostError)
+    fake_server.faults.clear()
+
+
+def test_attempts_run_out_and_the_typed_error_ends_the_iterator(fake_server):
+    client = client_for(fake_server, reconnect=ReconnectPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.02))
+    with client.start_session() as session:
+        fake_server.faults.close_after(0, code=1011, scope="all", times=None)
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionClosedError) as info:
+            list(session.receive_updates(timeout=10))
+        assert time.monotonic() - t0 < 10 and info.value.code == 1011
+        assert len(fake_server.connections) == 3  # the first, then two attempts
+    fake_server.faults.clear()
+
+
+def test_close_during_an_outage_ends_cleanly_and_promptly(fake_server):
+    client = client_for(fake_server, reconnect=ReconnectPolicy(initial_delay=30, max_delay=30))
+    session = client.start_session()
+    fake_server.faults.drop_after(0, scope="open")
+    assert wait_until(lambda: session.reconnecting, 5)
+    t0 = time.monotonic()
+    session.close()
+    assert time.monotonic() - t0 < 3 and session.closed
+    updates = list(session.receive_updates(timeout=2))  # ends cleanly: no error raised
+    assert [u.kind for u in updates] == [UpdateKind.SESSION_CREATED] and session.error is None
