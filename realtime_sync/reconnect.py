@@ -49,6 +49,9 @@ class ReconnectPolicy:
     history_hook: Optional[Callable[[List[MirrorItem]], List[MirrorItem]]] = None
     max_queued_bytes: int = 1024 * 1024  #: commands kept while disconnected (in order); past it a send raises
     attempt_timeout: float = 15.0  #: bound of each attempt (connect, session.created, restore)
+    #: refresh this long before the session's ``expires_at``, at a quiet moment (no response, no user speech);
+    #: None: only reconnect when ``session_expired`` arrives
+    refresh_lead: Optional[float] = 60.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.initial_delay < 0 or self.max_delay < 0 or not 0 <= self.jitter <= 1:

@@ -115,6 +115,8 @@ class RealtimeSession:
         self.usage = UsageTracker()
         for observer in (self.tool_dispatcher, self.conversation, self.usage):
             self.add_observer(observer)
+        if self._recovery is not None:
+            self.add_observer(self._recovery.watch)
 
     # -- state ----------------------------------------------------------------------------------------------------
     @property
@@ -496,3 +498,5 @@ class RealtimeSession:
     # -- used by RealtimeClient.start_session ---------------------------------------------------------------------
     def _start(self, timeout: Optional[float]) -> None:
         self._delivery.wait_for(UpdateKind.SESSION_CREATED, timeout, "session.created", send=self._conn.start)
+        if self._recovery is not None:
+            self._recovery.schedule_refresh()

@@ -51,6 +51,7 @@ class Connection:
         self.error: Optional[BaseException] = None
         #: ``fn(error, leftovers) -> bool``: the session takes over a failed connection (reconnects) when True
         self.on_lost: Optional[Callable[[BaseException, Leftovers], bool]] = None
+        self.retired = False  #: replaced by a newer connection (a refresh): its end does not end the session
 
     def start(self) -> None:
         self.reader.start()
@@ -126,7 +127,7 @@ class Connection:
                 err.unsent_commands = unsent
             self.error = err
             self._finished.set()
-        if taken:  # the session reconnects: it keeps the queue, the waiters and the observers going
+        if taken or self.retired:  # the session goes on (reconnecting, or already on a newer connection)
             return
         if unsent:
             log.warning("%d queued commands not sent: the connection ended", unsent)
@@ -152,6 +153,17 @@ class Connection:
         if not self.reader.done.wait(bound + 0.5):
             log.warning("session reader still busy after close (stuck in a user hook or observer?)")
         self._finish(None)
+
+    def retire(self) -> Leftovers:
+        """A newer connection took over (a refresh before expiry): hand over what is still queued (commands
+        never written, audio jobs) and close this one cleanly, without ending the session's delivery."""
+        with self._lock:
+            self.retired = True
+            self.on_lost = None
+            self._closing = True
+        leftovers = self.outbox.detach(SessionClosedError())
+        self.channel.close()
+        return leftovers
 
     def wait_finished(self, timeout: Optional[float]) -> bool:
         return self._finished.wait(timeout)

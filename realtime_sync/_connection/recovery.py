@@ -48,6 +48,40 @@ class ReconnectingInfo:
         return f"<ReconnectingInfo attempt {self.attempt}/{self.max_attempts} why={self.why!r} delay={self.delay:.2f}>"
 
 
+class ActivityWatch:
+    """Whether the session is quiet (no response being generated, the user not speaking): when a refresh may
+    switch connections without cutting anything. An observer that runs inline (bookkeeping only)."""
+
+    inline_safe = True
+
+    def __init__(self) -> None:
+        self.responses: set = set()
+        self.speaking = False
+
+    def handle_update(self, update: ConversationUpdate) -> None:
+        kind = update.kind
+        if kind is UpdateKind.RESPONSE_CREATED:
+            response = getattr(update, "response", None)
+            self.responses.add(getattr(response, "id", None) or "")
+        elif kind is UpdateKind.RESPONSE_DONE:
+            response = getattr(update, "response", None)
+            self.responses.discard(getattr(response, "id", None) or "")
+            if not getattr(response, "id", None):
+                self.responses.clear()
+        elif kind is UpdateKind.INPUT_SPEECH_STARTED:
+            self.speaking = True
+        elif kind is UpdateKind.INPUT_SPEECH_STOPPED:
+            self.speaking = False
+
+    def handle_connection_interrupted(self, error: BaseException) -> None:
+        self.responses.clear()
+        self.speaking = False
+
+    @property
+    def quiet(self) -> bool:
+        return not self.responses and not self.speaking
+
+
 class Recovery:
     """The reconnect machinery of one session (see the module docstring)."""
 
@@ -67,9 +101,15 @@ class Recovery:
         self._jobs: List[AudioJob] = []
         self._thread: Optional[threading.Thread] = None
         self.reconnects = 0  #: outages recovered from
+        self.refreshes = 0  #: connections replaced before expiry
+        self.watch = ActivityWatch()
+        self._refresh_timer: Optional[Any] = None
+        self._expires_at = 0.0
 
     # -- the connection's on_lost (its reader thread, or a closer) --------------------------------------------------
     def on_lost(self, error: BaseException, leftovers: Leftovers) -> bool:
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
         last = self._session._conn.reader.last_error
         why = reconnect_reason(error, last.code if last is not None else None)
         if why is None or self._stop.is_set():
@@ -107,6 +147,8 @@ class Recovery:
     def stop(self, timeout: Optional[float] = None) -> None:
         """The session is closing: end the outage (and any wait in it) now."""
         self._stop.set()
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.policy.attempt_timeout if timeout is None else timeout)
@@ -142,16 +184,75 @@ class Recovery:
                                        downtime=time.monotonic() - t_drop, items_restored=restored[0],
                                        commands_resent=restored[1], audio_dropped_bytes=restored[2])
             self.reconnects += 1
-            delivery.muted = False
-            delivery.deliver(update)
-            log.info("reconnected (%s) after %.2f s, attempt %d", why, update.downtime, attempt)
-            for hook in tuple(self._on_reconnected):
-                try:
-                    hook(update)
-                except Exception:
-                    log.exception("on_reconnected hook raised (ignored)")
+            self._announce(update)
             return
         self._give_up(None if self._stop.is_set() else last)
+
+    def _announce(self, update: ReconnectedUpdate) -> None:
+        """The session is back: the app sees the update (then everything after it), the hooks run, and the next
+        refresh is scheduled for the new server session."""
+        delivery = self._session._delivery
+        delivery.muted = False
+        delivery.deliver(update)
+        log.info("reconnected (%s) after %.2f s, attempt %d", update.why, update.downtime, update.attempt)
+        for hook in tuple(self._on_reconnected):
+            try:
+                hook(update)
+            except Exception:
+                log.exception("on_reconnected hook raised (ignored)")
+        self.schedule_refresh()
+
+    # -- refresh before expiry -----------------------------------------------------------------------------------------
+    def schedule_refresh(self) -> None:
+        """Plan a refresh ``refresh_lead`` seconds before the server session's ``expires_at`` (if it has one)."""
+        lead = self.policy.refresh_lead
+        info = self._session.session_info
+        expires_at = info.expires_at if info is not None else None
+        if lead is None or not isinstance(expires_at, (int, float)) or self._stop.is_set():
+            return
+        self._expires_at = float(expires_at)
+        delay = max(0.0, self._expires_at - time.time() - lead)
+        self._refresh_timer = self._session._conn._loop.call_later(delay, self._refresh_due)
+
+    def _refresh_due(self) -> None:
+        """On the I/O thread: refresh now if the session is quiet, else look again in a second (until the server
+        session expires: then ``session_expired`` starts an ordinary reconnect)."""
+        if self._stop.is_set() or self.active or time.time() >= self._expires_at:
+            return
+        if not self.watch.quiet:
+            self._refresh_timer = self._session._conn._loop.call_later(1.0, self._refresh_due)
+            return
+        with self._lock:
+            if self.active:
+                return
+            self.active = True  # sends are kept until the new connection is restored
+        self._thread = threading.Thread(target=self._refresh, name=f"{self._session._name}-refresh", daemon=True)
+        self._thread.start()
+
+    def _refresh(self) -> None:
+        """Open a new connection, restore onto it and switch over; the old one then closes cleanly. If the refresh
+        fails, the old connection simply goes on (it is retried when the session expires)."""
+        session = self._session
+        old = session._conn
+        old_id = session.id
+        items = session.conversation.items()
+        t0 = time.monotonic()
+        try:
+            restored = self._attempt(items, retiring=old)
+        except Exception as exc:
+            log.info("refresh before expiry failed (%s): the current connection goes on", type(exc).__name__)
+            session._conn = old
+            session._delivery.muted = False
+            with self._lock:
+                commands, self._commands, self._bytes = self._commands, [], 0
+                self.active = False
+                for text, type_, after_audio in commands:  # kept during the attempt: they go out on the old one
+                    old.send(text, type_, after_audio=after_audio)
+            return
+        self.refreshes += 1
+        self._announce(ReconnectedUpdate(why="refresh", attempt=1, old_session_id=old_id, new_session_id=session.id,
+                                         downtime=time.monotonic() - t0, items_restored=restored[0],
+                                         commands_resent=restored[1], audio_dropped_bytes=restored[2]))
 
     def _ask_hooks(self, info: ReconnectingInfo) -> bool:
         for hook in tuple(self._on_reconnecting):
@@ -163,8 +264,9 @@ class Recovery:
                 log.exception("on_reconnecting hook raised (ignored)")
         return True
 
-    def _attempt(self, items: List[Any]) -> Tuple[int, int, int]:
-        """Connect, restore, resend; returns (items restored, commands resent, live audio bytes dropped)."""
+    def _attempt(self, items: List[Any], retiring: Any = None) -> Tuple[int, int, int]:
+        """Connect, restore, resend; returns (items restored, commands resent, live audio bytes dropped). With
+        ``retiring`` (a refresh), that still-open connection hands its queue over and closes once switched."""
         session = self._session
         timeout = self.policy.attempt_timeout
         deadline = time.monotonic() + timeout
@@ -187,11 +289,15 @@ class Recovery:
             session.conversation.clear()
             restored = restore(session, restore_plan(session._applied, items, self.policy), deadline)
         except BaseException as exc:
-            conn.close(0.5)
+            conn.retire()  # closes it without ending the session's delivery
             if lost:
                 raise clone_error(lost[0]) from None
             raise exc
         with self._lock:  # from here on, sends go straight to the new connection
+            if retiring is not None:
+                handed = retiring.retire()
+                self._commands[:0] = handed.commands
+                self._jobs[:0] = handed.jobs
             commands, self._commands, self._bytes = self._commands, [], 0
             jobs, self._jobs = self._jobs, []
             for text, type_, after_audio in commands:

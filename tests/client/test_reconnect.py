@@ -221,3 +221,66 @@ def test_close_during_an_outage_ends_cleanly_and_promptly(fake_server):
     assert time.monotonic() - t0 < 3 and session.closed
     updates = list(session.receive_updates(timeout=2))  # ends cleanly: no error raised
     assert [u.kind for u in updates] == [UpdateKind.SESSION_CREATED] and session.error is None
+
+
+def _appended(conn):
+    import base64
+    return sum(len(base64.b64decode(e["audio"])) for e in conn.received if e.get("type") == "input_audio_buffer.append")
+
+
+def test_a_streamed_file_resumes_and_a_live_source_drops_its_backlog(fake_server):
+    client = client_for(fake_server, reconnect=ReconnectPolicy(initial_delay=0.4, max_delay=0.4))
+    with client.start_session(SessionOptions(turn_detection=None)) as session:
+        pcm = b"\x01\x00" * 24000 * 2  # 2 s, paced at real time
+        handle = session.send_audio(pcm, realtime=True)
+        live = session.stream_audio()
+        assert wait_until(lambda: handle.bytes_sent >= 48000, 5)  # about half a second in
+        fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
+        assert wait_until(lambda: session.reconnecting, 5)
+        live.write(b"\x02\x00" * 2400)  # 100 ms spoken while the connection is down
+        it = session.receive_updates(timeout=10)
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert handle.wait(10)  # the file went on after the reconnect
+        live.close()
+        assert live.wait(5)
+        assert update.audio_dropped_bytes == 4800
+        first, second = fake_server.connections[0], fake_server.connections[-1]
+        assert wait_until(lambda: _appended(first) + _appended(second) >= len(pcm) - 4800, 5)
+        total = _appended(first) + _appended(second)
+        assert len(pcm) - 4800 <= total <= len(pcm)  # nothing twice; at most the chunk in flight at the drop lost
+        assert _appended(second) > 0
+
+
+def test_a_quiet_session_refreshes_before_expiry_without_a_gap(fake_server):
+    fake_server.faults.expire_after(4)  # sessions end after 4 s (session_expired, then close 1001)
+    policy = ReconnectPolicy(refresh_lead=2.5, initial_delay=0.05)
+    with client_for(fake_server, reconnect=policy).start_session() as session:
+        old_id = session.id
+        session.add_item(ConversationItem.user_message("remember me"))
+        it = session.receive_updates(timeout=10)
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert update.why == "refresh" and update.old_session_id == old_id and update.new_session_id == session.id
+        assert update.items_restored == 1 and [i.content_text for i in session.conversation.items()] == ["remember me"]
+        old = fake_server.connections[0]
+        assert wait_until(lambda: old.closed.is_set(), 5)  # we closed the old one, before it expired
+        assert fake_server.connections[-1] is not old and not session.closed
+        session.add_item(ConversationItem.user_message("after the switch"))
+        assert wait_until(lambda: len(session.conversation) == 2, 5)
+        assert any("after the switch" in str(e) for e in fake_server.connections[-1].received)
+        seen = []
+        try:
+            while True:
+                seen.append(next(session.receive_updates(timeout=0.3)))
+        except Exception:
+            pass
+        assert not any(u.kind is UpdateKind.ERROR for u in seen)  # no session_expired ever reached the app
+
+
+def test_a_busy_session_waits_and_reconnects_on_session_expired(fake_server):
+    fake_server.faults.expire_after(2)
+    policy = ReconnectPolicy(refresh_lead=1.5, initial_delay=0.05)
+    with client_for(fake_server, reconnect=policy).start_session() as session:
+        session._recovery.watch.responses.add("resp_busy")  # a response stays active: never quiet
+        it = session.receive_updates(timeout=10)
+        update = _until(it, UpdateKind.RECONNECTED)
+        assert update.why == "session_expired"
