@@ -23,6 +23,7 @@ message with every key the endpoint sent replaced by ``***``; logs carry the pat
 
 ``requests`` is imported on the first request, so importing this module stays cheap.
 """
+import copy
 import email.utils
 import json
 import logging
@@ -30,7 +31,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .endpoints import Endpoint
 from .errors import (AuthenticationError, ConfigurationError, ProtocolError, RateLimitError, RealtimeConnectionError,
@@ -38,7 +39,8 @@ from .errors import (AuthenticationError, ConfigurationError, ProtocolError, Rat
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 
-__all__ = ["ClientSecret", "Calls", "RestClient", "create_client_secret", "rest_base_url", "DEFAULT_TIMEOUT"]
+__all__ = ["ClientSecret", "Calls", "RestClient", "create_client_secret", "rest_base_url", "call_endpoint",
+           "DEFAULT_TIMEOUT"]
 
 log = logging.getLogger("realtime_sync.rest")
 Json = Dict[str, Any]
@@ -323,3 +325,21 @@ class Calls:
     def hangup(self, call_id: str, *, timeout: Optional[float] = None) -> None:
         """End an active call (SIP or WebRTC)."""
         self._post(call_id, "hangup", None, timeout)
+
+
+def call_endpoint(endpoint: Endpoint, call_id: str, *, model: Optional[str] = None) -> Endpoint:
+    """A copy of ``endpoint`` for the sideband WebSocket of call ``call_id``: ``.../realtime?call_id=<id>``, the
+    same auth (ADDENDUM-2026-12 A4, as openai-python's ``connect(call_id=...)``). OpenAI URLs lose their
+    ``model`` (the call's session got it at accept) unless ``model`` is given; ``call_id`` comes last, so it cannot
+    be overridden. Azure URLs keep their deployment (a guess: Azure documents no sideband URL) and ``intent``."""
+    if not isinstance(call_id, str) or not call_id:
+        raise ProtocolError(f"expected a non-empty call_id, got {call_id!r}")
+    parts = urlsplit(endpoint.url)
+    drop = ("call_id", "intent") if endpoint.kind == "azure" else ("call_id", "intent", "model")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    if model is not None:
+        query = [(k, v) for k, v in query if k != "model"] + [("model", model)]
+    query.append(("call_id", call_id))
+    out = copy.copy(endpoint)
+    out.url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return out

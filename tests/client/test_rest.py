@@ -278,3 +278,21 @@ def test_a_redirect_is_not_followed(http):
     with pytest.raises(RestError) as info:
         _calls(http).hangup("rtc_1")
     assert info.value.status == 307 and len(http.requests) == 1
+
+
+# -- the sideband URL -----------------------------------------------------------------------------------------------
+def test_call_endpoint_urls():
+    from realtime_sync.rest import call_endpoint
+
+    openai_ep = openai_endpoint(KEY, endpoint="https://api.openai.com/v1", query={"call_id": "evil"})
+    side = call_endpoint(openai_ep, "rtc_u1 abc")
+    assert side.url == "wss://api.openai.com/v1/realtime?call_id=rtc_u1+abc"
+    assert side.headers()["Authorization"] == f"Bearer {KEY}"
+    assert openai_ep.url.endswith("model=gpt-realtime&call_id=evil")  # the original is left as it was
+    assert call_endpoint(openai_ep, "rtc_1", model="gpt-realtime-mini").url == \
+        "wss://api.openai.com/v1/realtime?model=gpt-realtime-mini&call_id=rtc_1"
+    azure = call_endpoint(azure_endpoint("https://res.openai.azure.com", "dep", api_key=KEY), "rtc_1")
+    assert azure.url == "wss://res.openai.azure.com/openai/v1/realtime?model=dep&call_id=rtc_1"
+    assert azure.headers()["api-key"] == KEY
+    with pytest.raises(ProtocolError):
+        call_endpoint(openai_ep, "")
