@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ def _find_headers(headers: Headers) -> Dict[str, str]:
     return found
 
 
-def _key(secret: str) -> bytes:
+def _key(secret: Optional[str]) -> bytes:
+    if secret is None:
+        secret = os.environ.get("OPENAI_WEBHOOK_SECRET")
     if not isinstance(secret, str) or not secret:
         raise ConfigurationError("the webhook secret is empty (set it from the project's webhook settings, "
                                  "for example OPENAI_WEBHOOK_SECRET)")
@@ -153,14 +156,14 @@ def _signature(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
-def verify_signature(body: Body, headers: Headers, secret: str, tolerance: int = DEFAULT_TOLERANCE, *,
+def verify_signature(body: Body, headers: Headers, secret: Optional[str] = None, tolerance: int = DEFAULT_TOLERANCE, *,
                      now: Optional[float] = None) -> str:
     """Check the headers and signature of a webhook request; return its ``webhook-id``.
 
     Raises :class:`~realtime_sync.errors.WebhookVerificationError` (``reason``: ``missing_header``,
     ``invalid_timestamp``, ``too_old``, ``too_new``, ``bad_signature``, ``invalid_body``) or
-    :class:`~realtime_sync.errors.ConfigurationError` for an empty or undecodable secret. ``now`` (Unix seconds)
-    is for tests; by default the clock is read.
+    :class:`~realtime_sync.errors.ConfigurationError` for an empty or undecodable secret. ``secret`` defaults to
+    ``OPENAI_WEBHOOK_SECRET``. ``now`` (Unix seconds) is for tests; by default the clock is read.
     """
     found = _find_headers(headers)
     webhook_id, timestamp, signature_header = (found[n] for n in _NAMES)
@@ -191,7 +194,7 @@ def verify_signature(body: Body, headers: Headers, secret: str, tolerance: int =
     return webhook_id
 
 
-def unwrap(body: Body, headers: Headers, secret: str, tolerance: int = DEFAULT_TOLERANCE, *,
+def unwrap(body: Body, headers: Headers, secret: Optional[str] = None, tolerance: int = DEFAULT_TOLERANCE, *,
            now: Optional[float] = None) -> WebhookEvent:
     """Verify (as :func:`verify_signature`) and parse a webhook of any type into a :class:`WebhookEvent`.
     A body that is not a JSON object with a string ``type`` raises WebhookVerificationError (``invalid_body``)."""
@@ -210,7 +213,7 @@ def unwrap(body: Body, headers: Headers, secret: str, tolerance: int = DEFAULT_T
                         data=data if isinstance(data, dict) else {}, raw=event, webhook_id=webhook_id)
 
 
-def verify(body: Body, headers: Headers, secret: str, tolerance: int = DEFAULT_TOLERANCE, *,
+def verify(body: Body, headers: Headers, secret: Optional[str] = None, tolerance: int = DEFAULT_TOLERANCE, *,
            now: Optional[float] = None) -> CallIncoming:
     """Verify a webhook request and return its ``realtime.call.incoming`` event as a :class:`CallIncoming`.
 
@@ -236,7 +239,7 @@ def verify(body: Body, headers: Headers, secret: str, tolerance: int = DEFAULT_T
                         event_id=event.id, created_at=event.created_at, webhook_id=event.webhook_id)
 
 
-def sign(body: Body, secret: str, *, webhook_id: Optional[str] = None,
+def sign(body: Body, secret: Optional[str], *, webhook_id: Optional[str] = None,
          timestamp: Optional[int] = None) -> Dict[str, str]:
     """The headers a sender (the simulator's phone, a test) puts on ``body``: ``webhook-id``,
     ``webhook-timestamp`` (now by default) and ``webhook-signature`` (``v1,<base64>``), signed with ``secret``."""

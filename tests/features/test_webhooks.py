@@ -161,10 +161,19 @@ def test_headers_from_wsgi_environ_and_pair_lists():
     assert webhooks.verify(BODY, {k: [v] for k, v in signed.items()}, SECRET, now=NOW).call_id == "rtc_u1_abc"
 
 
-@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_!!!notbase64"])
-def test_a_bad_secret_is_a_configuration_error(secret):
+@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_!!!notbase64", None])
+def test_a_bad_secret_is_a_configuration_error(monkeypatch, secret):
+    monkeypatch.delenv("OPENAI_WEBHOOK_SECRET", raising=False)
     with pytest.raises(ConfigurationError):
         webhooks.verify(BODY, _signed(), secret, now=NOW)
+
+
+def test_the_secret_defaults_to_the_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", SECRET)
+    assert webhooks.verify(BODY, _signed(), now=NOW).call_id == "rtc_u1_abc"
+    monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", OTHER_SECRET)
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(BODY, _signed(), now=NOW)
 
 
 def test_sign_matches_an_independent_hmac():
