@@ -9,6 +9,8 @@ The package, by layer (imports point down only)::
                    delivery to the iterator / observers / waiters, audio send jobs
     session.py     RealtimeSession, the whole session surface;  client.py  RealtimeClient;  endpoints.py
     tools/ turns.py conversation.py usage.py transcription.py playback.py kiosk.py    features (SessionLike)
+    rest.py        client secrets and SIP call control over REST (``requests``, imported on first use)
+    webhooks.py    webhook signature verification, the ``realtime.call.incoming`` event;  dtmf.py  keypad digits
     audio/         devices and DSP, the only place PyAudio is imported (the ``audio`` extra)
     testing/       the local simulator (FakeRealtimeServer) for tests, demos and benchmarks
 
@@ -24,7 +26,9 @@ from .errors import (RealtimeError, ProtocolError, MessageDecodeError, ToolSchem
                      ConfigurationError, RealtimeConnectionError, AuthenticationError, ConnectionClosedError,
                      RequestRefusedError, ConnectionLostError, SessionClosedError, ServerError, RealtimeTimeoutError,
                      AudioFormatError, AudioDeviceError, AudioBackendUnavailableError, HandshakeError,
-                     SendQueueFullError, MessageTooLargeError, SessionInterruptedError)
+                     SendQueueFullError, MessageTooLargeError, SessionInterruptedError, RestError,
+                     RestRequestError, RateLimitError, RestServerError, WebhookVerificationError,
+                     UnexpectedWebhookEventError)
 from .protocol import (COMMAND_CLASSES, Command, InputAudioAppendCommand, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, OutputAudioClearCommand, ResponseCancelCommand, ResponseCreateCommand,
@@ -65,6 +69,9 @@ if TYPE_CHECKING:  # the feature modules load on first use (see __getattr__ belo
     from .usage import (Prices, UsageTotals, UsageTracker)
     from .transcription import (TranscriptionResult, Transcriber, transcribe_file)
     from .playback import (AudioPlayer, InterruptResult)
+    from .rest import (Calls, ClientSecret, create_client_secret)
+    from .webhooks import (CallIncoming, SipHeader, WebhookEvent)
+    from .dtmf import (DtmfCollector)
 
 #: Names exported from a feature module that is imported the first time one of them is used, so that
 #: ``import realtime_sync`` stays cheap (a session imports the ones it needs when it starts).
@@ -75,6 +82,8 @@ _LAZY = {
     "Prices": "usage", "UsageTotals": "usage", "UsageTracker": "usage",
     "TranscriptionResult": "transcription", "Transcriber": "transcription", "transcribe_file": "transcription",
     "AudioPlayer": "playback", "InterruptResult": "playback",
+    "Calls": "rest", "ClientSecret": "rest", "create_client_secret": "rest",
+    "CallIncoming": "webhooks", "SipHeader": "webhooks", "WebhookEvent": "webhooks", "DtmfCollector": "dtmf",
 }
 
 
@@ -95,8 +104,8 @@ __all__ = [
     "ConfigurationError", "RealtimeConnectionError", "AuthenticationError", "ConnectionClosedError",
     "RequestRefusedError", "ConnectionLostError", "SessionClosedError", "ServerError", "RealtimeTimeoutError",
     "AudioFormatError", "AudioDeviceError", "AudioBackendUnavailableError", "HandshakeError", "SendQueueFullError",
-    "SessionInterruptedError",
-    "MessageTooLargeError", "COMMAND_CLASSES", "Command",
+    "SessionInterruptedError", "MessageTooLargeError", "RestError", "RestRequestError", "RateLimitError",
+    "RestServerError", "WebhookVerificationError", "UnexpectedWebhookEventError", "COMMAND_CLASSES", "Command",
     "InputAudioAppendCommand", "InputAudioClearCommand", "InputAudioCommitCommand", "ItemCreateCommand",
     "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand", "OutputAudioClearCommand",
     "ResponseCancelCommand", "ResponseCreateCommand", "SessionUpdateCommand", "TranscriptionSessionUpdateCommand",
@@ -124,7 +133,8 @@ __all__ = [
     "AudioInputStream", "AudioSendStatus", "RealtimeSession", "RealtimeClient",
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",
     "ask", "push_to_talk", "Prices", "UsageTotals", "UsageTracker", "TranscriptionResult", "Transcriber",
-    "transcribe_file", "AudioPlayer", "InterruptResult",
+    "transcribe_file", "AudioPlayer", "InterruptResult", "Calls", "ClientSecret", "create_client_secret",
+    "CallIncoming", "SipHeader", "WebhookEvent", "DtmfCollector",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -11,7 +11,7 @@ The peer of .NET's ``RealtimeConversationClient``::
 """
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
 from .errors import ConfigurationError
@@ -26,6 +26,9 @@ from ._connection.frames import DEFAULT_MAX_MESSAGE_SIZE
 from ._connection.transport import open_websocket
 
 __all__ = ["RealtimeClient"]
+
+if TYPE_CHECKING:  # REST and its requests import load on first use
+    from .rest import Calls, ClientSecret
 
 log = logging.getLogger("realtime_sync.client")
 Hook = TypeVar("Hook", bound=Callable[[str], Any])
@@ -180,7 +183,7 @@ class RealtimeClient:
     # -- sessions -------------------------------------------------------------------------------------------------
     def start_session(self, options: Optional[Union[SessionOptions, TranscriptionOptions]] = None,
                       timeout: Optional[float] = None, *, queue_updates: bool = True,
-                      intent: Optional[str] = None) -> RealtimeSession:
+                      intent: Optional[str] = None, _endpoint: Optional[Endpoint] = None) -> RealtimeSession:
         """Connect, wait for ``session.created`` and (with ``options``) for ``session.updated``; return the
         session. ``queue_updates=False`` for apps that only use observers, hooks and ``wait_for`` (updates are
         then not kept for ``receive_updates()``). Raises AuthenticationError, RequestRefusedError,
@@ -199,7 +202,7 @@ class RealtimeClient:
 
         if intent is None and isinstance(options, TranscriptionOptions):
             intent = "transcription"
-        ep = self._endpoint.with_intent(intent)
+        ep = (_endpoint or self._endpoint).with_intent(intent)
         headers = ep.headers()
         sock = open_websocket(ep.url, headers, deadline=deadline, options=self.websocket_options, scrub=ep.scrub)
 
@@ -232,6 +235,33 @@ class RealtimeClient:
             raise
         log.info("session started (%s, protocol %s, intent %s)", ep.kind, ep.dialect.value, intent)
         return session
+
+    # -- REST: browser keys and phone calls ------------------------------------------------------------------------
+    def create_client_secret(self, options: Any = None, *, expires_after: int = 600,
+                             timeout: Optional[float] = None) -> "ClientSecret":
+        """Mint an ephemeral key for a browser or a device (``POST /realtime/client_secrets``): a
+        :class:`~realtime_sync.rest.ClientSecret` (``value``, ``expires_at``, ``session``, ``subprotocols``).
+        ``options``: SessionOptions, TranscriptionOptions or a wire dict."""
+        from .rest import create_client_secret
+
+        return create_client_secret(self._endpoint, options, expires_after=expires_after,
+                                    timeout=self.request_timeout if timeout is None else timeout)
+
+    @property
+    def calls(self) -> "Calls":
+        """SIP call control over REST: ``accept(call_id, options)``, ``reject``, ``refer``, ``hangup``."""
+        from .rest import Calls
+
+        return Calls(self._endpoint, timeout=self.request_timeout)
+
+    def attach_call(self, call_id: str, options: Optional[SessionOptions] = None, timeout: Optional[float] = None,
+                    *, queue_updates: bool = True, model: Optional[str] = None) -> RealtimeSession:
+        """Open the sideband WebSocket of an accepted call (``/realtime?call_id=<id>``) and return its session:
+        everything a session does works on it (tools, ``ask``...)."""
+        from .rest import call_endpoint
+
+        return self.start_session(options, timeout, queue_updates=queue_updates,
+                                  _endpoint=call_endpoint(self._endpoint, call_id, model=model))
 
     def __repr__(self) -> str:
         return f"<RealtimeClient {self._endpoint!r}>"

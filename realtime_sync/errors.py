@@ -20,6 +20,12 @@ built from codes, messages and sizes only. This module imports nothing from the 
     |       |   +-- SessionInterruptedError  a call in flight when the connection dropped (the session reconnects)
     |       +-- SessionClosedError           closed by this process
     +-- ServerError                          an ``error`` event answering a blocking call
+    +-- RestError                            a REST request refused (status, code, message; keys scrubbed)
+    |   +-- RestRequestError                 HTTP 4xx other than 401/403 (those raise AuthenticationError)
+    |   |   +-- RateLimitError               HTTP 429, still refused after the retries (retry_after)
+    |   +-- RestServerError                  HTTP 5xx, still failing after the retries
+    +-- WebhookVerificationError (ValueError)  a webhook whose headers, timestamp or signature do not check out
+    +-- UnexpectedWebhookEventError          a verified webhook of another type than the one asked for
     +-- RealtimeTimeoutError (TimeoutError)  a blocking call ran out of time
     +-- SendQueueFullError                   too many commands waiting for a peer that does not read
     +-- AudioFormatError (ValueError)        audio that cannot be streamed as it is
@@ -40,6 +46,12 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionLostError",
     "ServerError",
+    "RestError",
+    "RestRequestError",
+    "RateLimitError",
+    "RestServerError",
+    "WebhookVerificationError",
+    "UnexpectedWebhookEventError",
     "RealtimeTimeoutError",
     "SendQueueFullError",
     "SessionInterruptedError",
@@ -189,6 +201,62 @@ class ServerError(RealtimeError):
             message = scrub(message)
         return cls(message or "server error", type=update.error_type, code=update.code, param=update.param,
                    event_id=update.client_event_id, update=update)
+
+
+class RestError(RealtimeError):
+    """A REST request (client secrets, SIP calls) answered with an error status. ``message`` is the server's
+    message with every key scrubbed; ``code``, ``type`` and ``param`` come from its ``error`` object when it has
+    one; ``request_id`` is the ``x-request-id`` header (quote it to support)."""
+
+    def __init__(self, message: str, *, status: int, code: Optional[str] = None, type: Optional[str] = None,
+                 param: Optional[str] = None, request_id: Optional[str] = None, path: str = "") -> None:
+        self.message = message
+        self.status = status  #: the HTTP status
+        self.code = code
+        self.type = type
+        self.param = param
+        self.request_id = request_id
+        self.path = path  #: the request path (no query)
+        super().__init__(f"HTTP {status} from POST {path}: {message}" if path else f"HTTP {status}: {message}")
+
+
+class RestRequestError(RestError):
+    """HTTP 4xx other than 401/403 (which raise :class:`AuthenticationError`): the request itself was refused
+    (bad parameter 400, unknown call 404...)."""
+
+
+class RateLimitError(RestRequestError):
+    """HTTP 429 after the retries. ``retry_after`` is the server's ``Retry-After`` in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class RestServerError(RestError):
+    """HTTP 5xx after the retries: the service failed (try again later)."""
+
+
+class WebhookVerificationError(RealtimeError, ValueError):
+    """A webhook request that must be refused (answer it 400): a header is missing, the timestamp is malformed or
+    outside the tolerance window, the signature does not match, or the body is not UTF-8 JSON. ``reason`` says
+    which: one of :attr:`REASONS`. Never carries the secret or a signature."""
+
+    REASONS = ("missing_header", "invalid_timestamp", "too_old", "too_new", "bad_signature", "invalid_body")
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class UnexpectedWebhookEventError(RealtimeError):
+    """A correctly signed webhook whose ``type`` is not the one asked for (``event_type``); ``event`` is the
+    verified, parsed event, so the app can still handle it (and should answer 2xx, or the sender retries)."""
+
+    def __init__(self, event_type: str, event: Any) -> None:
+        super().__init__(f"verified webhook of type {event_type!r}, not the expected one")
+        self.event_type = event_type
+        self.event = event
 
 
 class RealtimeTimeoutError(RealtimeError, TimeoutError):

@@ -75,13 +75,14 @@ def test_layout_has_no_private_top_level_modules():
 
 
 def test_the_import_stays_light_and_lazy_names_resolve():
-    """``import realtime_sync`` loads neither dataclasses-json, marshmallow, websocket-client nor the feature
-    modules; each lazily exported name resolves to the object its module defines."""
+    """``import realtime_sync`` loads neither dataclasses-json, marshmallow, websocket-client, requests nor the
+    feature modules; each lazily exported name resolves to the object its module defines."""
     import subprocess
     import sys
 
     code = ("import sys, realtime_sync; heavy = ('dataclasses_json', 'marshmallow', 'websocket', 'ssl', "
-            "'realtime_sync.tools', 'realtime_sync.turns', 'realtime_sync.playback'); "
+            "'realtime_sync.tools', 'realtime_sync.turns', 'realtime_sync.playback', 'requests', "
+            "'realtime_sync.rest', 'realtime_sync.webhooks'); "
             "print([m for m in heavy if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
