@@ -277,8 +277,8 @@ def test_a_quiet_session_refreshes_before_expiry_without_a_gap(fake_server):
 
 
 def test_a_busy_session_waits_and_reconnects_on_session_expired(fake_server):
-    fake_server.faults.expire_after(2)
-    policy = ReconnectPolicy(refresh_lead=1.5, initial_delay=0.05)
+    fake_server.faults.expire_after(3)  # (expires_at is whole seconds: the refresh is due 1-2 s after the start)
+    policy = ReconnectPolicy(refresh_lead=1.0, initial_delay=0.05)
     with client_for(fake_server, reconnect=policy).start_session() as session:
         session._recovery.watch.responses.add("resp_busy")  # a response stays active: never quiet
         it = session.receive_updates(timeout=10)
