@@ -5,15 +5,17 @@ The feature modules (tools, turns, transcription, playback, kiosk, conversation,
 session, with a test double, or with a wrapper an app writes. :class:`RealtimeSession` satisfies every protocol
 here (mypy checks it). This module only imports the protocol layer, so every other layer may import it.
 """
+import collections
 import enum
 import logging
+import threading
 from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
 
 from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
 from .protocol.options import SessionOptions
 
 __all__ = ["Observer", "ClosingObserver", "AudioSendStatus", "SendHandle", "SessionLike", "AudioSource",
-           "notify_closed", "notify_interrupted", "runs_inline"]
+           "notify_closed", "notify_interrupted", "runs_inline", "TurnQueue"]
 
 #: What ``send_audio`` streams: PCM bytes, a path, a binary file object, or an iterable of byte chunks.
 AudioSource = Any
@@ -89,6 +91,44 @@ class SendHandle(Protocol):
     def cancel(self) -> None: ...
 
 
+class TurnQueue:
+    """First come, first served: one turn at a time on a session (``ask()`` from many threads). Each caller waits
+    for its turn within its own deadline; a caller that gives up leaves the queue without holding anyone up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: "collections.deque[threading.Event]" = collections.deque()
+        self._busy = False
+
+    def acquire(self, timeout: Optional[float]) -> bool:
+        """Wait for this caller's turn; False if ``timeout`` passed first."""
+        me = threading.Event()
+        with self._lock:
+            if not self._busy and not self._waiting:
+                self._busy = True
+                return True
+            self._waiting.append(me)
+        if me.wait(timeout):
+            return True
+        with self._lock:
+            try:
+                self._waiting.remove(me)
+                return False
+            except ValueError:  # handed the turn just as the wait timed out: keep it
+                return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()  # the turn passes straight to the next caller
+            else:
+                self._busy = False
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+
 class SessionLike(Protocol):
     """The session as features use it: state, observers, sends and the blocking waits."""
 
@@ -103,6 +143,9 @@ class SessionLike(Protocol):
 
     @property
     def observers(self) -> Tuple[Observer, ...]: ...
+
+    @property
+    def turns(self) -> TurnQueue: ...
 
     def new_event_id(self) -> str: ...
 

@@ -20,7 +20,7 @@ from ._connection.connection import Connection
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
 from ._connection.recovery import Recovery
 from .errors import ConnectionClosedError, ProtocolError, RealtimeError
-from .observers import AudioSource, Observer
+from .observers import AudioSource, Observer, TurnQueue
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
@@ -98,6 +98,7 @@ class RealtimeSession:
             recv_hooks=recv_hooks, send_hooks=send_hooks, ping_interval=ping_interval,
             dead_peer_timeout=dead_peer_timeout, close_timeout=close_timeout, max_message_size=max_message_size,
             scrub=scrub, name=name)
+        self.turns = TurnQueue()  #: ask() turns, one at a time, first come first served
         self._applied: Dict[str, Any] = {}  # the session configuration applied so far (what a reconnect restores)
         self._recovery: Optional[Recovery] = None
         if reconnect is not None and connector is not None:
@@ -182,14 +183,16 @@ class RealtimeSession:
         """
         return _UpdateIterator(self._delivery.queue.get, timeout)
 
-    def wait_for(self, match: Match, timeout: Optional[float] = None) -> ConversationUpdate:
+    def wait_for(self, match: Match, timeout: Optional[float] = None, *,
+                 after: Optional[Callable[[], Any]] = None) -> ConversationUpdate:
         """Block until the next update that matches arrives and return it.
 
         ``match`` is an UpdateKind, a wire type of either dialect (``"response.done"``), a collection of those, or
         a predicate ``fn(update) -> bool`` (called on the reader thread). Only updates arriving after the call
-        count. Raises RealtimeTimeoutError, or the connection's error if it ends first.
+        count; ``after`` (e.g. ``session.start_response``) is called once the wait is in place, so the answer to
+        what it sends cannot be missed. Raises RealtimeTimeoutError, or the connection's error if it ends first.
         """
-        return self._delivery.wait_for(match, self._timeout(timeout), "matching update")
+        return self._delivery.wait_for(match, self._timeout(timeout), "matching update", send=after)
 
     def add_observer(self, observer: Observer) -> None:
         """Call ``observer.handle_update(update)`` for every update (reader thread, in order, before queueing).

@@ -317,6 +317,18 @@ def ask(session: SessionLike, prompt: Any, timeout: float = 60.0, *,
     Raises ServerError, RealtimeTimeoutError, or the connection's error.
     """
     deadline = time.monotonic() + timeout
+    if not session.turns.acquire(timeout):  # turns from many threads go one at a time, in order
+        raise RealtimeTimeoutError(f"ask: no turn within {timeout} s ({session.turns.waiting} other turns wait)")
+    try:
+        return _ask(session, prompt, deadline, response_options=response_options, dispatcher=dispatcher,
+                    collect_audio=collect_audio, vad_tail_ms=vad_tail_ms, wait_for_transcript=wait_for_transcript)
+    finally:
+        session.turns.release()
+
+
+def _ask(session: SessionLike, prompt: Any, deadline: float, *, response_options: Optional[ResponseOptions],
+         dispatcher: Optional[ToolDispatcher], collect_audio: bool, vad_tail_ms: Optional[int],
+         wait_for_transcript: float) -> TurnResult:
     dispatcher = dispatcher if dispatcher is not None else _find_dispatcher(session)
     audio = _is_audio(prompt)
     manual = audio and _turn_detection_off(session)

@@ -143,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
     code = 0
     try:
         client, server = make_client(args)
+        # The session survives drops and the service's 60-minute limit: say so on the status line.
+        client.on_reconnecting(lambda info: say(f"connection lost ({info.why}): reconnecting, attempt "
+                                                f"{info.attempt} of {info.max_attempts}"))
+        client.on_reconnected(lambda update: say("refreshed the session before it expired" if update.why == "refresh"
+                                                 else f"reconnected after {update.downtime:.1f} s; conversation "
+                                                      f"restored ({update.items_restored} items)"))
         session = client.start_session(session_options(args), timeout=30)
         info = session.session_info
         mic = speaker = None

@@ -208,8 +208,7 @@ def test_failing_source_fails_only_its_handle(server, session):
         handle.wait(5)
     with pytest.raises(AudioFormatError):
         session.send_audio(iter(["not bytes"])).wait(5)
-    session.start_response()
-    assert session.wait_for("response.done", timeout=5)
+    assert session.wait_for("response.done", timeout=5, after=session.start_response)
 
 
 def test_connection_lost_fails_pending_audio():

@@ -280,8 +280,10 @@ def test_protocol_violation_closes_with_1002():
 def test_server_error_event_answers_configure_only():
     with MiniServer() as srv, client_for(srv.base_url).start_session() as session:
         session.configure_session(SessionOptions(instructions="ok"))
-        ok_id = session.start_response()
-        assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+        ok_ids = []
+        assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5,
+                                after=lambda: ok_ids.append(session.start_response()))
+        ok_id = ok_ids[0]
         updates = list(_drain(session))
         assert not any(isinstance(u, ErrorUpdate) and u.client_event_id == ok_id for u in updates)
 
@@ -303,8 +305,7 @@ def test_logs_carry_types_and_sizes_never_keys_or_payloads(caplog):
     with MiniServer() as srv, client_for(srv.base_url, api_key=KEY).start_session() as session:
         session.add_item({"type": "message", "role": "user",
                           "content": [{"type": "input_text", "text": "SECRET-PAYLOAD"}]})
-        session.start_response()
-        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
     assert "received response.done" in caplog.text and "sent conversation.item.create" in caplog.text
     assert KEY not in caplog.text
     assert "SECRET-PAYLOAD" not in caplog.text
@@ -413,5 +414,6 @@ def test_an_idle_session_whose_server_never_pings_stays_alive(make_fake_server):
         with pytest.raises(RealtimeTimeoutError):  # idle for 5 dead-peer timeouts: no update, and no drop
             session.wait_for(UpdateKind.RESPONSE_DONE, timeout=2.0)
         assert not session.closed and session.error is None
-        session.add_item(ConversationItem.user_message("still alive"))
-        assert session.wait_for(UpdateKind.ITEM_ADDED, timeout=5).kind is UpdateKind.ITEM_ADDED
+        added = session.wait_for(UpdateKind.ITEM_ADDED, timeout=5,
+                                 after=lambda: session.add_item(ConversationItem.user_message("still alive")))
+        assert added.kind is UpdateKind.ITEM_ADDED

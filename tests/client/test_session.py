@@ -164,8 +164,7 @@ def test_observers_and_wait_for(server):
             session.wait_for(UpdateKind.SESSION_UPDATED, timeout=0.05)
         session.remove_observer(rec)
         n = len(rec.kinds)
-        session.start_response()
-        session.wait_for([UpdateKind.RESPONSE_DONE, "response.cancelled"], timeout=5)
+        session.wait_for([UpdateKind.RESPONSE_DONE, "response.cancelled"], timeout=5, after=session.start_response)
         assert len(rec.kinds) == n
     assert rec.thread.endswith("-reader")
     assert rec.kinds[-1] is UpdateKind.RESPONSE_DONE
@@ -327,8 +326,7 @@ def test_error_event_alone_is_not_fatal():
     with MiniServer(on_connect=on_connect) as srv, client_for(srv.base_url).start_session() as session:
         updates = _take(session, 5)
         assert all(isinstance(u, ErrorUpdate) for u in updates[1:])
-        session.start_response()
-        assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+        assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
 
 
 def test_queue_off_and_queue_limit(server):
@@ -340,13 +338,11 @@ def test_queue_off_and_queue_limit(server):
 
     with client_for(server.base_url).start_session(queue_updates=False) as session:
         session.add_observer(Obs())
-        session.start_response()
-        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
         assert len(session._delivery.queue) == 0 and UpdateKind.RESPONSE_DONE in seen
     assert list(session.receive_updates()) == []
     with client_for(server.base_url, queue_limit=3).start_session() as session:
-        session.start_response()
-        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+        session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
         queue = session._delivery.queue
         assert queue.dropped == 2  # session.created + 4 response events: the 2 oldest dropped
         assert len(queue) == 4  # ... and one in-band marker in their place

@@ -41,8 +41,7 @@ def test_wss_session(tls_context):
         with client.start_session() as session:
             updates = [u for _, u in zip(range(4), session.receive_updates(timeout=5))]
             assert [len(u.delta) for u in updates[1:]] == [len(big)] * 3
-            session.start_response()
-            assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5)
+            assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
 
 
 def test_full_duplex_load_over_wss_never_drops_and_one_thread_owns_the_socket(tls_context, monkeypatch):

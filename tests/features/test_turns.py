@@ -1,5 +1,6 @@
 """ask() and push_to_talk() against a scripted fake session (exact event orders, no sockets)."""
 import pathlib
+import threading
 import time
 
 import pytest
@@ -9,6 +10,8 @@ from realtime_sync.errors import ConnectionLostError, ProtocolError, RealtimeTim
 from realtime_sync.protocol import ResponseOptions
 from realtime_sync.tools import CONTINUATION_KEY, ToolDispatcher
 from realtime_sync.turns import TURN_KEY, ask, push_to_talk
+
+from tests.support.waiting import wait_until
 
 from .helpers import ScriptedSession, response_events
 
@@ -221,3 +224,54 @@ def test_push_to_talk():
         ptt.send(b"\x00\x00" * 4800)
     assert [w["type"] for w in session.sent] == ["input_audio_buffer.clear", "input_audio_buffer.commit"]
     assert ptt.result(1) is None
+
+
+def test_many_threads_asking_one_session_each_get_their_own_answer_in_order(make_fake_server):
+    """Turns are serialised: 12 threads ask at once; each gets the answer to its own question, first come first
+    served, and none sees 'conversation already has an active response'."""
+    from realtime_sync.testing import Reply
+
+    server = make_fake_server(responder=lambda ctx: Reply(text=f"answer to {ctx.last_user_text}"))
+    from tests.support.sessions import client_for
+
+    with client_for(server).start_session() as session:
+        results, errors, order = {}, [], []
+        lock = threading.Lock()
+
+        def worker(i):
+            try:
+                with lock:
+                    order.append(i)
+                result = session.ask(f"question {i}", timeout=60)
+                results[i] = result.output_text or result.transcript
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        assert errors == []
+        assert results == {i: f"answer to question {i}" for i in range(12)}
+        asked = [e["item"]["content"][0]["text"] for e in server.received
+                 if e.get("type") == "conversation.item.create"]
+        assert len(asked) == 12 and sorted(asked) == sorted(f"question {i}" for i in range(12))
+
+
+def test_a_turn_waiting_its_turn_times_out_within_its_own_timeout():
+    from realtime_sync.observers import TurnQueue
+
+    q = TurnQueue()
+    assert q.acquire(1)
+    t0 = time.monotonic()
+    assert q.acquire(0.2) is False and 0.15 < time.monotonic() - t0 < 2
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(q.acquire(5)))
+    waiter.start()
+    assert wait_until(lambda: q.waiting == 1, 5)
+    q.release()  # passes the turn straight to the waiter
+    waiter.join(5)
+    assert got == [True] and q.waiting == 0
+    q.release()
+    assert q.acquire(0)

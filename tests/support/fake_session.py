@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
+from realtime_sync.observers import TurnQueue
 from realtime_sync.errors import SessionClosedError
 from realtime_sync.protocol import (Command, ConversationItem, ConversationUpdate, Dialect, InputAudioClearCommand,
                                     InputAudioCommitCommand, ItemCreateCommand, ItemTruncateCommand,
@@ -45,6 +46,7 @@ class FakeSession:
         self.sent: List[Dict[str, Any]] = []
         self.audio: List[bytes] = []
         self._ids = itertools.count(1)
+        self.turns = TurnQueue()
         self._lock = threading.Lock()
         self._sent_cond = threading.Condition(self._lock)
 
