@@ -59,6 +59,8 @@ from .observers import (Observer, ClosingObserver, SessionLike)
 from .endpoints import (Endpoint)
 from ._connection.audio_jobs import (AudioSendHandle, AudioInputStream)
 from .observers import AudioSendStatus
+from .reconnect import ReconnectPolicy
+from ._connection.recovery import ReconnectingInfo
 from .session import (RealtimeSession)
 from .client import (RealtimeClient)
 
@@ -130,7 +132,7 @@ __all__ = [
     "ConversationUpdate", "UnknownUpdate", "UPDATE_CLASSES", "parse_update", "UpdatesDroppedUpdate",
     "ReconnectedUpdate",
     "TranscriptionOptions", "Observer", "ClosingObserver", "SessionLike", "Endpoint", "AudioSendHandle",
-    "AudioInputStream", "AudioSendStatus", "RealtimeSession", "RealtimeClient",
+    "AudioInputStream", "AudioSendStatus", "ReconnectPolicy", "ReconnectingInfo", "RealtimeSession", "RealtimeClient",
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",
     "ask", "push_to_talk", "Prices", "UsageTotals", "UsageTracker", "TranscriptionResult", "Transcriber",
     "transcribe_file", "AudioPlayer", "InterruptResult", "Calls", "ClientSecret", "create_client_secret",

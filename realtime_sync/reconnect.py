@@ -16,12 +16,14 @@ What is restored (``restore=``):
 import json
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .conversation import MirrorItem
 from .errors import (AuthenticationError, ConfigurationError, ConnectionClosedError, ConnectionLostError,
                      HandshakeError, RealtimeConnectionError, RealtimeTimeoutError, RequestRefusedError,
                      SessionClosedError)
+
+if TYPE_CHECKING:  # the mirror's items (the conversation module loads with the first session)
+    from .conversation import MirrorItem
 
 __all__ = ["ReconnectPolicy", "RECOVERABLE_CLOSE_CODES", "reconnect_reason", "attempt_may_retry", "restore_plan",
            "RESTORE_MODES"]
@@ -46,7 +48,7 @@ class ReconnectPolicy:
     jitter: float = 0.25
     restore: str = "conversation"
     max_restore_items: int = 100
-    history_hook: Optional[Callable[[List[MirrorItem]], List[MirrorItem]]] = None
+    history_hook: Optional[Callable[[List["MirrorItem"]], List["MirrorItem"]]] = None
     max_queued_bytes: int = 1024 * 1024  #: commands kept while disconnected (in order); past it a send raises
     attempt_timeout: float = 15.0  #: bound of each attempt (connect, session.created, restore)
     #: refresh this long before the session's ``expires_at``, at a quiet moment (no response, no user speech);
@@ -104,7 +106,7 @@ def attempt_may_retry(error: BaseException) -> bool:
     return isinstance(error, (RealtimeConnectionError, RealtimeTimeoutError, OSError))
 
 
-def _item_json(item: MirrorItem) -> Optional[Json]:
+def _item_json(item: "MirrorItem") -> Optional[Json]:
     """The ``conversation.item.create`` item replaying ``item`` (None when there is nothing to replay)."""
     if item.type == "message":
         text = item.text or item.transcript
@@ -126,7 +128,7 @@ def _item_json(item: MirrorItem) -> Optional[Json]:
     return None
 
 
-def restore_plan(session_config: Optional[Json], items: Sequence[MirrorItem], policy: ReconnectPolicy) -> List[Json]:
+def restore_plan(session_config: Optional[Json], items: Sequence["MirrorItem"], policy: ReconnectPolicy) -> List[Json]:
     """The client events that restore a session on a new connection, in order: one ``session.update`` (when
     there is a configuration to restore), then one ``conversation.item.create`` per replayed item. A function
     call is replayed only with its output and an output only with its call (the service refuses an orphan)."""

@@ -284,3 +284,14 @@ def test_a_busy_session_waits_and_reconnects_on_session_expired(fake_server):
         it = session.receive_updates(timeout=10)
         update = _until(it, UpdateKind.RECONNECTED)
         assert update.why == "session_expired"
+
+
+def test_an_attempt_refused_for_its_credentials_ends_the_session_with_that_error(fake_server):
+    keys = iter([fake_server.api_key, "sk-revoked-000000000000"])
+    client = client_for(fake_server, api_key=lambda: next(keys), reconnect=FAST)
+    with client.start_session() as session:
+        fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
+        with pytest.raises(AuthenticationError) as info:
+            list(session.receive_updates(timeout=10))
+        assert info.value.close_code == 3000 and "sk-revoked" not in str(info.value)  # as the service refuses
+        assert session.closed and isinstance(session.error, AuthenticationError)
