@@ -295,3 +295,28 @@ def test_an_attempt_refused_for_its_credentials_ends_the_session_with_that_error
             list(session.receive_updates(timeout=10))
         assert info.value.close_code == 3000 and "sk-revoked" not in str(info.value)  # as the service refuses
         assert session.closed and isinstance(session.error, AuthenticationError)
+
+
+def test_playback_and_per_connection_state_are_reset_on_a_drop(fake_server):
+    from realtime_sync.audio import NullSink
+
+    flushed = []
+
+    class Sink(NullSink):
+        def flush(self, wait=True, timeout=1.0):
+            flushed.append(True)
+            return super().flush(wait, timeout)
+
+    with client_for(fake_server, reconnect=FAST).start_session(SessionOptions(output_modalities=["audio"])) as s:
+        player = s.play_audio(Sink())
+        fake_server.pace = 1.0  # the reply streams at real time: still playing when the network drops
+        s.start_response()
+        it = s.receive_updates(timeout=10)
+        _until(it, UpdateKind.OUTPUT_AUDIO_DELTA)
+        old_item = player.current_item
+        assert old_item is not None
+        fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
+        _until(it, UpdateKind.RECONNECTED)
+        assert flushed and player.current_item is None and player.response_active is False
+        new_ids = {i.id for i in fake_server.connections[-1].conversation.items()}
+        assert old_item[0] not in new_ids  # nothing of the old session is addressed on the new one
