@@ -11,6 +11,7 @@ The peer of .NET's ``RealtimeConversationClient``::
 """
 import logging
 import time
+from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint_from_env, openai_endpoint
@@ -206,9 +207,13 @@ class RealtimeClient:
         headers = ep.headers()
         sock = open_websocket(ep.url, headers, deadline=deadline, options=self.websocket_options, scrub=ep.scrub)
 
-        def connector(attempt_deadline: float) -> Any:  # each reconnect attempt: fresh credentials, same endpoint
-            return open_websocket(ep.url, ep.headers(), deadline=attempt_deadline, options=self.websocket_options,
-                                  scrub=ep.scrub)
+        def connector(attempt_deadline: float, extra_headers: Dict[str, str], query: Dict[str, str]) -> Any:
+            """Each reconnect attempt: fresh credentials, the same endpoint (plus what an on_reconnecting hook set)."""
+            url = ep.url
+            if query:
+                url += ("&" if "?" in url else "?") + urlencode(query)
+            return open_websocket(url, {**ep.headers(), **extra_headers}, deadline=attempt_deadline,
+                                  options=self.websocket_options, scrub=ep.scrub)
 
         self._sessions += 1
         session = RealtimeSession(sock, dialect=ep.dialect, recv_hooks=self._recv_hooks,

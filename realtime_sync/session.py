@@ -83,7 +83,7 @@ class RealtimeSession:
                  queue_updates: bool = True,
                  scrub: Optional[Callable[[str], str]] = None, name: str = "realtime", tool_workers: int = 4,
                  tool_timeout: float = 30.0, max_conversation_items: int = 500,
-                 reconnect: Optional[ReconnectPolicy] = None, connector: Optional[Callable[[float], Any]] = None,
+                 reconnect: Optional[ReconnectPolicy] = None, connector: Optional[Callable[..., Any]] = None,
                  on_reconnecting: Sequence[Callable[..., Any]] = (),
                  on_reconnected: Sequence[Callable[..., Any]] = ()) -> None:
         self._dialect = dialect

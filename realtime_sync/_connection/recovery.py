@@ -35,14 +35,18 @@ log = logging.getLogger("realtime_sync.reconnect")
 
 
 class ReconnectingInfo:
-    """What an ``on_reconnecting`` hook is told before each attempt; return False from the hook to give up."""
+    """What an ``on_reconnecting`` hook is told before each attempt; return False from the hook to give up. The
+    hook may also fill ``headers`` (sent with this attempt's handshake, over the client's) and ``query`` (added to
+    the URL), e.g. to route the new connection."""
 
-    __slots__ = ("attempt", "max_attempts", "why", "error", "delay", "session_id")
+    __slots__ = ("attempt", "max_attempts", "why", "error", "delay", "session_id", "headers", "query")
 
     def __init__(self, attempt: int, max_attempts: int, why: str, error: BaseException, delay: float,
                  session_id: Optional[str]) -> None:
         self.attempt, self.max_attempts, self.why = attempt, max_attempts, why
         self.error, self.delay, self.session_id = error, delay, session_id
+        self.headers: Dict[str, str] = {}
+        self.query: Dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<ReconnectingInfo attempt {self.attempt}/{self.max_attempts} why={self.why!r} delay={self.delay:.2f}>"
@@ -85,7 +89,7 @@ class ActivityWatch:
 class Recovery:
     """The reconnect machinery of one session (see the module docstring)."""
 
-    def __init__(self, session: "RealtimeSession", policy: ReconnectPolicy, connector: Callable[[float], Any], *,
+    def __init__(self, session: "RealtimeSession", policy: ReconnectPolicy, connector: Callable[..., Any], *,
                  on_reconnecting: Sequence[Callable[[ReconnectingInfo], Any]] = (),
                  on_reconnected: Sequence[Callable[[ReconnectedUpdate], Any]] = ()) -> None:
         self._session = session
@@ -168,12 +172,13 @@ class Recovery:
         last: BaseException = error
         for attempt in range(1, policy.max_attempts + 1):
             delay = policy.delay(attempt)
-            if not self._ask_hooks(ReconnectingInfo(attempt, policy.max_attempts, why, last, delay, old_id)):
+            info = ReconnectingInfo(attempt, policy.max_attempts, why, last, delay, old_id)
+            if not self._ask_hooks(info):
                 break
             if self._stop.wait(delay):
                 break
             try:
-                restored = self._attempt(items)
+                restored = self._attempt(items, headers=info.headers, query=info.query)
             except Exception as exc:  # one attempt failed: the next one, unless it cannot succeed
                 last = exc
                 log.info("reconnect attempt %d failed: %s", attempt, type(exc).__name__)
@@ -264,13 +269,14 @@ class Recovery:
                 log.exception("on_reconnecting hook raised (ignored)")
         return True
 
-    def _attempt(self, items: List[Any], retiring: Any = None) -> Tuple[int, int, int]:
+    def _attempt(self, items: List[Any], retiring: Any = None, headers: Optional[Dict[str, str]] = None,
+                 query: Optional[Dict[str, str]] = None) -> Tuple[int, int, int]:
         """Connect, restore, resend; returns (items restored, commands resent, live audio bytes dropped). With
         ``retiring`` (a refresh), that still-open connection hands its queue over and closes once switched."""
         session = self._session
         timeout = self.policy.attempt_timeout
         deadline = time.monotonic() + timeout
-        sock = self._connector(deadline)
+        sock = self._connector(deadline, headers or {}, query or {})
         session._delivery.muted = True
         conn = session._attach(sock)
         lost: List[BaseException] = []

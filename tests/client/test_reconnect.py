@@ -320,3 +320,19 @@ def test_playback_and_per_connection_state_are_reset_on_a_drop(fake_server):
         assert flushed and player.current_item is None and player.response_active is False
         new_ids = {i.id for i in fake_server.connections[-1].conversation.items()}
         assert old_item[0] not in new_ids  # nothing of the old session is addressed on the new one
+
+
+def test_a_hook_can_route_an_attempt_with_headers_and_query(fake_server):
+    client = client_for(fake_server, reconnect=FAST)
+
+    @client.on_reconnecting
+    def route(info):
+        info.headers["X-Route"] = f"attempt-{info.attempt}"
+        info.query["region"] = "eu"
+
+    with client.start_session() as session:
+        fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
+        _until(session.receive_updates(timeout=10), UpdateKind.RECONNECTED)
+        request = fake_server.connections[-1].ws.request
+        assert request.headers["X-Route"] == "attempt-1" and "region=eu" in request.path
+        assert "region" not in fake_server.connections[0].ws.request.path
