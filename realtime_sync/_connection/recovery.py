@@ -109,6 +109,7 @@ class Recovery:
         self.watch = ActivityWatch()
         self._refresh_timer: Optional[Any] = None
         self._expires_at = 0.0
+        self._lost_during_refresh: Optional[Tuple[BaseException, str, float]] = None
 
     # -- the connection's on_lost (its reader thread, or a closer) --------------------------------------------------
     def on_lost(self, error: BaseException, leftovers: Leftovers) -> bool:
@@ -123,10 +124,16 @@ class Recovery:
             self._commands[:0] = leftovers.commands  # never written: they go first, once
             self._bytes += sum(len(text) for text, _t, _a in leftovers.commands)
             self._jobs[:0] = leftovers.jobs
+            busy = self._thread is not None and self._thread.is_alive()
+            if busy:  # a refresh is under way: it takes over (or, if it fails, reconnects for this loss)
+                self._lost_during_refresh = (error, why, time.monotonic())
+        if busy:
+            return True
         log.info("connection lost (%s): reconnecting", why)
-        self._thread = threading.Thread(target=self._run, args=(error, why, time.monotonic()),
-                                        name=f"{self._session._name}-reconnect", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, args=(error, why, time.monotonic()),
+                                  name=f"{self._session._name}-reconnect", daemon=True)
+        thread.start()
+        self._thread = thread  # (published once started: stop() may join it)
         return True
 
     # -- sends during the outage (any thread) -------------------------------------------------------------------------
@@ -155,7 +162,7 @@ class Recovery:
             self._refresh_timer.cancel()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(self.policy.attempt_timeout if timeout is None else timeout)
+            thread.join((self._session._conn_args["close_timeout"] + 1.0) if timeout is None else timeout)
 
     # -- the outage thread -------------------------------------------------------------------------------------------
     def _run(self, error: BaseException, why: str, t_drop: float) -> None:
@@ -185,6 +192,9 @@ class Recovery:
                 if not attempt_may_retry(exc) or self._stop.is_set():
                     break
                 continue
+            if self._stop.is_set():  # closed while the attempt finished: do not come back
+                session._conn.retire()
+                break
             update = ReconnectedUpdate(why=why, attempt=attempt, old_session_id=old_id, new_session_id=session.id,
                                        downtime=time.monotonic() - t_drop, items_restored=restored[0],
                                        commands_resent=restored[1], audio_dropped_bytes=restored[2])
@@ -231,8 +241,9 @@ class Recovery:
             if self.active:
                 return
             self.active = True  # sends are kept until the new connection is restored
-        self._thread = threading.Thread(target=self._refresh, name=f"{self._session._name}-refresh", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._refresh, name=f"{self._session._name}-refresh", daemon=True)
+        thread.start()
+        self._thread = thread
 
     def _refresh(self) -> None:
         """Open a new connection, restore onto it and switch over; the old one then closes cleanly. If the refresh
@@ -245,6 +256,11 @@ class Recovery:
         try:
             restored = self._attempt(items, retiring=old)
         except Exception as exc:
+            lost, self._lost_during_refresh = self._lost_during_refresh, None
+            if lost is not None:  # the old connection died meanwhile: an ordinary outage from here
+                log.info("refresh failed and the connection was lost: reconnecting")
+                self._run(*lost)
+                return
             log.info("refresh before expiry failed (%s): the current connection goes on", type(exc).__name__)
             session._conn = old
             session._delivery.muted = False
@@ -255,6 +271,7 @@ class Recovery:
                     old.send(text, type_, after_audio=after_audio)
             return
         self.refreshes += 1
+        self._lost_during_refresh = None
         self._announce(ReconnectedUpdate(why="refresh", attempt=1, old_session_id=old_id, new_session_id=session.id,
                                          downtime=time.monotonic() - t0, items_restored=restored[0],
                                          commands_resent=restored[1], audio_dropped_bytes=restored[2]))
