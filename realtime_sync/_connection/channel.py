@@ -77,7 +77,8 @@ class Channel:
         self._closing = False  # our close was asked for
         self._close_sent = False
         self._done = False
-        self._timers: List[Timer] = []
+        self._keepalive_timer: Optional[Timer] = None  # one at a time (a long session must not pile them up)
+        self._close_timer: Optional[Timer] = None
         self._pace: Optional[Timer] = None
         self.last_received = _monotonic()
         self._last_ping = self.last_received
@@ -244,7 +245,7 @@ class Channel:
         self._out.append((frame, None))
         self._out_size += len(frame)
         log.debug("close %d queued", code)
-        self._timers.append(self._loop.call_later(self._close_timeout, self._close_timed_out))
+        self._close_timer = self._loop.call_later(self._close_timeout, self._close_timed_out)
 
     def _write(self) -> None:
         sock = self._sock
@@ -301,7 +302,7 @@ class Channel:
             due.append(self._last_ping + self._ping_interval)
         if dead is not None:
             due.append(self.last_received + dead)
-        self._timers.append(self._loop.call_later(max(0.01, min(due) - now), self._keepalive))
+        self._keepalive_timer = self._loop.call_later(max(0.01, min(due) - now), self._keepalive)
 
     def _peer_closed(self, payload: bytes) -> None:
         code, reason = parse_close(payload)
@@ -347,8 +348,9 @@ class Channel:
         if self._done:
             return
         self._done = True
-        for timer in self._timers:
-            timer.cancel()
+        for timer in (self._keepalive_timer, self._close_timer):
+            if timer is not None:
+                timer.cancel()
         if self._pace is not None:
             self._pace.cancel()
         self._set_events(0)
