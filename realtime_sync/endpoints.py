@@ -13,13 +13,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import AuthenticationError, ConfigurationError
 from .protocol import Dialect
+from .protocol.model_names import DEFAULT_REALTIME_MODEL, warn_if_deprecated
 
 __all__ = ["Endpoint", "openai_endpoint", "azure_endpoint", "endpoint_from_env", "to_websocket_url",
            "redact_url", "ConfigurationError", "DEFAULT_MODEL", "OPENAI_BASE_URL", "AZURE_SCOPE", "ApiKey"]
 
 log = logging.getLogger("realtime_sync.endpoints")
 
-DEFAULT_MODEL = "gpt-realtime"
+DEFAULT_MODEL = DEFAULT_REALTIME_MODEL
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 #: An API key, or a callable returning one (called at every connect: ephemeral keys, rotating secrets).
@@ -130,6 +131,7 @@ def openai_endpoint(api_key: Optional[ApiKey] = None, *, model: str = DEFAULT_MO
     if key is None:
         raise ConfigurationError("no API key: pass api_key= or set OPENAI_API_KEY")
     base = endpoint or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+    warn_if_deprecated(model)  # (Azure deployments are names the user chose: never checked)
     params = {"model": model}
     params.update(query or {})
     url = to_websocket_url(base, "/realtime", params)

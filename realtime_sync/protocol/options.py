@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from ..errors import ProtocolError
 from ._json_config import JsonConfigMixin, exclude_field
 from .kinds import Dialect
+from .model_names import REASONING_EFFORTS, transcription_model
 from .models import ConversationItem, audio_format_name, audio_format_wire
 from .tool_schema import describe_callable
 
@@ -84,14 +85,34 @@ class TurnDetection(JsonConfigMixin):
 
 @dataclass
 class InputTranscription(JsonConfigMixin):
-    """Transcription of the user's input audio (``model`` e.g. ``gpt-4o-transcribe`` or ``whisper-1``)."""
+    """Transcription of the user's input audio (``model``: ``gpt-transcribe`` by default, ``gpt-realtime-whisper``,
+    or an older one). ``delay`` (``minimal``...``xhigh``, latency against accuracy) is for ``gpt-realtime-whisper``
+    only, which takes no ``prompt``; ``keywords`` and ``languages`` are for ``gpt-transcribe``."""
 
-    model: str = "gpt-4o-mini-transcribe"
+    model: Optional[str] = None  #: None: ``gpt-transcribe`` (GA), ``gpt-4o-mini-transcribe`` (beta)
     language: Optional[str] = None
     prompt: Optional[str] = None
+    delay: Optional[str] = None
+    keywords: Optional[List[str]] = None
+    languages: Optional[List[str]] = None
 
-    def to_wire(self) -> Json:
-        return _clean(self.to_dict(encode_json=False))
+    def to_wire(self, dialect: Union[Dialect, str] = Dialect.GA) -> Json:
+        newer = [name for name in ("delay", "keywords", "languages") if getattr(self, name) is not None]
+        if newer and Dialect.coerce(dialect) is Dialect.BETA:
+            raise ProtocolError(f"transcription {', '.join(newer)}: not in the beta protocol (GA only)")
+        if self.delay is not None:
+            if self.model != "gpt-realtime-whisper":
+                raise ProtocolError(f"transcription delay is accepted by gpt-realtime-whisper only, not {self.model}")
+            if self.delay not in REASONING_EFFORTS:
+                raise ProtocolError(f"transcription delay must be one of {', '.join(REASONING_EFFORTS)}")
+        if self.prompt is not None and self.model == "gpt-realtime-whisper":
+            raise ProtocolError("gpt-realtime-whisper takes no transcription prompt (use another model, or delay)")
+        if (self.keywords is not None or self.languages is not None) and \
+                self.model not in (None, "gpt-transcribe", "gpt-live-transcribe"):
+            raise ProtocolError(f"transcription keywords/languages are accepted by gpt-transcribe, not {self.model}")
+        out = _clean(self.to_dict(encode_json=False))
+        out["model"] = transcription_model(self.model, Dialect.coerce(dialect) is Dialect.BETA)
+        return out
 
 
 @dataclass
@@ -155,6 +176,25 @@ def _ga_modalities(modalities: Optional[List[str]]) -> Optional[List[str]]:
     return ["audio"] if "audio" in modalities else ["text"]
 
 
+def _check_ga_only(options: Any, dialect: Dialect, names: Any) -> None:
+    """Refuse early, naming them, the options the beta dialect cannot carry."""
+    used = [name for name in names if getattr(options, name) is not None]
+    if used and dialect is Dialect.BETA:
+        raise ProtocolError(f"{', '.join(used)}: not in the beta protocol (GA sessions only)")
+
+
+def _reasoning_wire(options: Any) -> Json:
+    out: Json = {}
+    if options.reasoning_effort is not None:
+        if options.reasoning_effort not in REASONING_EFFORTS:
+            raise ProtocolError(f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                                f"not {options.reasoning_effort!r}")
+        out["reasoning"] = {"effort": options.reasoning_effort}
+    if options.parallel_tool_calls is not None:
+        out["parallel_tool_calls"] = bool(options.parallel_tool_calls)
+    return out
+
+
 @dataclass
 class SessionOptions(JsonConfigMixin):
     """Session configuration (.NET's ``ConversationSessionOptions``); ``None`` fields are left as they are.
@@ -171,6 +211,9 @@ class SessionOptions(JsonConfigMixin):
     turn_detection: Optional[TurnDetection] = None
     input_transcription: Optional[InputTranscription] = None
     noise_reduction: Optional[str] = None  #: ``near_field`` / ``far_field``
+    noise_reduction_strength: Optional[float] = None  #: GA: larger suppresses more (1 when first enabled)
+    reasoning_effort: Optional[str] = None  #: GA, 2.x models: ``minimal`` / ``low`` / ``medium`` / ``high`` / ``xhigh``
+    parallel_tool_calls: Optional[bool] = None  #: GA, 2.x models: several tool calls at once
     tools: Optional[List[Any]] = None
     tool_choice: Optional[Any] = None  #: auto / none / required / {"type": "function", "name": ...}
     max_output_tokens: Optional[Union[int, str]] = None
@@ -181,8 +224,13 @@ class SessionOptions(JsonConfigMixin):
     def to_wire(self, dialect: Union[Dialect, str] = Dialect.GA) -> Json:
         dialect = Dialect.coerce(dialect)
         td = self.turn_detection.to_wire(dialect) if self.turn_detection is not None else None
-        transcription = self.input_transcription.to_wire() if self.input_transcription else None
-        noise = {"type": self.noise_reduction} if self.noise_reduction else None
+        transcription = self.input_transcription.to_wire(dialect) if self.input_transcription else None
+        noise: Optional[Json] = {"type": self.noise_reduction} if self.noise_reduction else None
+        _check_ga_only(self, dialect, ("reasoning_effort", "parallel_tool_calls", "noise_reduction_strength"))
+        if self.noise_reduction_strength is not None:
+            if not noise:
+                raise ProtocolError("noise_reduction_strength needs noise_reduction (near_field or far_field)")
+            noise["strength"] = self.noise_reduction_strength
         if dialect is Dialect.BETA:
             out = _clean({
                 "modalities": _beta_modalities(self.output_modalities), "instructions": self.instructions,
@@ -209,7 +257,7 @@ class SessionOptions(JsonConfigMixin):
         out = _clean({"type": "realtime", "instructions": self.instructions,
                       "output_modalities": self.output_modalities, "audio": audio or None,
                       "tools": _tools_wire(self.tools), "tool_choice": self.tool_choice,
-                      "max_output_tokens": self.max_output_tokens})
+                      "max_output_tokens": self.max_output_tokens, **_reasoning_wire(self)})
         return deep_merge(out, self.extra)
 
     @classmethod
@@ -239,12 +287,16 @@ class SessionOptions(JsonConfigMixin):
                    output_audio_format=audio_format_name(a_out.get("format")),
                    turn_detection=TurnDetection.from_wire(a_in["turn_detection"])
                    if "turn_detection" in a_in else None,
-                   input_transcription=InputTranscription(**{k: transcription[k] for k in ("model", "language",
-                                                             "prompt") if k in transcription})
+                   input_transcription=InputTranscription(**{k: transcription[k] for k in (
+                       "model", "language", "prompt", "delay", "keywords", "languages") if k in transcription})
                    if transcription else None,
-                   noise_reduction=noise.get("type") if noise else None, tools=data.get("tools"),
+                   noise_reduction=noise.get("type") if noise else None,
+                   noise_reduction_strength=noise.get("strength") if noise else None, tools=data.get("tools"),
                    tool_choice=data.get("tool_choice"), max_output_tokens=data.get("max_output_tokens"),
-                   speed=a_out.get("speed"))
+                   speed=a_out.get("speed"),
+                   reasoning_effort=(data.get("reasoning") or {}).get("effort")
+                   if isinstance(data.get("reasoning"), dict) else None,
+                   parallel_tool_calls=data.get("parallel_tool_calls"))
 
 
 @dataclass
@@ -265,6 +317,8 @@ class ResponseOptions(JsonConfigMixin):
     conversation: Optional[str] = None
     metadata: Optional[Dict[str, str]] = None
     input: Optional[List[ConversationItem]] = None
+    reasoning_effort: Optional[str] = None  #: GA, 2.x models (see SessionOptions)
+    parallel_tool_calls: Optional[bool] = None  #: GA, 2.x models
     extra: Optional[Json] = None
 
     def to_wire(self, dialect: Union[Dialect, str] = Dialect.GA) -> Json:
@@ -274,6 +328,7 @@ class ResponseOptions(JsonConfigMixin):
         common = {"instructions": self.instructions, "tools": _tools_wire(self.tools),
                   "tool_choice": self.tool_choice, "conversation": self.conversation, "metadata": self.metadata,
                   "input": items}
+        _check_ga_only(self, dialect, ("reasoning_effort", "parallel_tool_calls"))
         if dialect is Dialect.BETA:
             common["tool_choice"] = _beta_tool_choice(self.tool_choice)
             out = _clean({**common, "modalities": _beta_modalities(self.output_modalities), "voice": self.voice,
@@ -286,5 +341,6 @@ class ResponseOptions(JsonConfigMixin):
         a_out = _clean({"format": self.output_audio_format and audio_format_wire(self.output_audio_format, dialect),
                         "voice": self.voice})
         out = _clean({**common, "output_modalities": self.output_modalities,
-                      "audio": {"output": a_out} if a_out else None, "max_output_tokens": self.max_output_tokens})
+                      "audio": {"output": a_out} if a_out else None, "max_output_tokens": self.max_output_tokens,
+                      **_reasoning_wire(self)})
         return deep_merge(out, self.extra)

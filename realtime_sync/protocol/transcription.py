@@ -11,6 +11,7 @@ from ..errors import ProtocolError
 from .audio_formats import PCM16
 from .commands import Command, SessionUpdateCommand, TranscriptionSessionUpdateCommand
 from .kinds import Dialect
+from .model_names import transcription_model
 from .models import audio_format_wire
 from .options import InputTranscription, SessionOptions, TurnDetection, deep_merge
 
@@ -30,7 +31,7 @@ class TranscriptionOptions:
     off so the client commits the buffer itself. ``languages``, ``keywords`` and ``delay`` are GA only.
     """
 
-    model: str = "gpt-4o-mini-transcribe"
+    model: Optional[str] = None  #: None: ``gpt-transcribe`` (GA), ``gpt-4o-mini-transcribe`` (beta)
     language: Optional[str] = None
     prompt: Optional[str] = None
     input_audio_format: str = PCM16
@@ -43,7 +44,7 @@ class TranscriptionOptions:
     extra: Optional[Json] = field(default=None)  #: deep-merged as-is into the wire ``session`` object
 
     def _transcription(self, dialect: Dialect) -> Json:
-        out: Json = {"model": self.model}
+        out: Json = {"model": transcription_model(self.model, dialect is Dialect.BETA)}
         for key in ("language", "prompt"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)

@@ -40,7 +40,7 @@ def test_bad_scheme():
 def test_openai_defaults(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     ep = openai_endpoint()
-    assert ep.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+    assert ep.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime-2.1"  # a model with no shutdown date
     assert ep.dialect is Dialect.GA
     assert ep.headers() == {"Authorization": f"Bearer {KEY}"}
     monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:9000/v1")
@@ -112,7 +112,7 @@ def test_azure_needs_key_or_credential():
 def test_from_env_openai(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     client = RealtimeClient.from_env()
-    assert client.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+    assert client.url == "wss://api.openai.com/v1/realtime?model=gpt-realtime-2.1"
 
 
 def test_from_env_azure(monkeypatch):

@@ -105,7 +105,7 @@ def test_client_secret_from_the_simulator_starts_a_session_with_its_config(fake_
     assert secret.value.startswith("ek_") and secret.value not in repr(secret)
     assert before + 118 <= secret.expires_at <= time.time() + 121
     assert secret.session["type"] == "realtime" and secret.session["instructions"] == "From the secret."
-    assert secret.session["model"] == "gpt-realtime"  # the endpoint's model was sent
+    assert secret.session["model"] == "gpt-realtime-2.1"  # the endpoint's model was sent
     assert secret.subprotocols == ("realtime", f"openai-insecure-api-key.{secret.value}")
     with RealtimeClient(secret.value, endpoint=fake_server.base_url).start_session(timeout=10) as session:
         assert session.session_info.instructions == "From the secret."
@@ -166,7 +166,7 @@ def test_calls_requests_have_the_documented_shapes(http):
                      "/v1/realtime/calls/rtc_3/reject", "/v1/realtime/calls/rtc_4/refer",
                      "/v1/realtime/calls/rtc%2F5%3Fx/hangup"]
     bodies = [json.loads(r[2]) if r[2] else None for r in http.requests]
-    assert bodies == [{"type": "realtime", "instructions": "Hi.", "tools": [], "model": "gpt-realtime"},
+    assert bodies == [{"type": "realtime", "instructions": "Hi.", "tools": [], "model": "gpt-realtime-2.1"},
                       {"status_code": 603}, {"status_code": 486}, {"target_uri": "tel:+14155550123"}, None]
     for _path, headers, body in http.requests:
         assert headers["Authorization"] == f"Bearer {KEY}" and "OpenAI-Beta" not in headers
@@ -288,7 +288,7 @@ def test_call_endpoint_urls():
     side = call_endpoint(openai_ep, "rtc_u1 abc")
     assert side.url == "wss://api.openai.com/v1/realtime?call_id=rtc_u1+abc"
     assert side.headers()["Authorization"] == f"Bearer {KEY}"
-    assert openai_ep.url.endswith("model=gpt-realtime&call_id=evil")  # the original is left as it was
+    assert openai_ep.url.endswith("model=gpt-realtime-2.1&call_id=evil")  # the original is left as it was
     assert call_endpoint(openai_ep, "rtc_1", model="gpt-realtime-mini").url == \
         "wss://api.openai.com/v1/realtime?model=gpt-realtime-mini&call_id=rtc_1"
     azure = call_endpoint(azure_endpoint("https://res.openai.azure.com", "dep", api_key=KEY), "rtc_1")

@@ -55,7 +55,7 @@ def test_options_wire_shapes_for_both_dialects():
     with pytest.raises(ProtocolError):
         off.to_wire("beta")  # delay / keywords are GA only
     assert TranscriptionOptions(extra={"audio": {"input": {"transcription": {"languages": ["en"]}}}}).to_wire(
-        "ga")["audio"]["input"]["transcription"] == {"model": "gpt-4o-mini-transcribe", "languages": ["en"]}
+        "ga")["audio"]["input"]["transcription"] == {"model": "gpt-transcribe", "languages": ["en"]}
 
 
 def test_transcription_endpoint_urls():
