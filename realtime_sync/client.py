@@ -2,7 +2,7 @@
 
 The peer of .NET's ``RealtimeConversationClient``::
 
-    client = RealtimeClient()                       # OPENAI_API_KEY, model gpt-realtime
+    client = RealtimeClient()                       # OPENAI_API_KEY, model gpt-realtime-2.1
     with client.start_session() as session:
         session.add_item(ConversationItem.user_message("Hello!"))
         session.start_response()
