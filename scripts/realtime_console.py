@@ -95,7 +95,7 @@ def want_simulator(args: argparse.Namespace) -> bool:
 
 def start_simulator(fast: bool) -> Any:
     from realtime_sync.testing import FakeRealtimeServer
-    return FakeRealtimeServer(responder=pirate_responder, pace=0.0 if fast else 1.0)
+    return FakeRealtimeServer(responder=pirate_responder, pace=0.0 if fast else 1.0, allow_beta=True)
 
 
 def run(client: RealtimeClient, input_path: str, output_path: str, realtime_audio: bool) -> int:

@@ -22,8 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=None, help="key clients must send (default: a random sk-test-... key)")
     p.add_argument("--pace", type=float, default=1.0,
                    help="1 = real time (default), 0 = as fast as possible, 0.5 = twice as fast")
-    p.add_argument("--refuse-beta", action="store_true",
-                   help="refuse the beta protocol like today's OpenAI (beta_api_shape_disabled, close 4000)")
+    p.add_argument("--allow-beta", action="store_true",
+                   help="serve the beta protocol on /v1/realtime (by default it is refused like today's OpenAI: "
+                        "beta_api_shape_disabled, close 4000)")
     p.add_argument("--any-model", action="store_true", help="accept any model name on OpenAI paths")
     p.add_argument("--validate", action="store_true", help="log events that fail the strict schema")
     p.add_argument("--exit-after", type=float, default=None, help="stop after this many seconds")
@@ -37,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kwargs: Dict[str, Any] = {} if not args.any_model else {"models": None}
     server = FakeRealtimeServer(host=args.host, port=args.port, api_key=args.api_key, pace=args.pace,
-                                refuse_beta=args.refuse_beta, validate=args.validate, **kwargs)
+                                allow_beta=args.allow_beta, validate=args.validate, **kwargs)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

@@ -46,7 +46,10 @@ def item_wire(item: ConversationItem, dialect: Dialect, audio: Optional[bytes] =
             part.pop("audio", None)
             if part.get("type") in ("input_audio", "output_audio", "audio"):
                 if part.get("transcript") is None:
-                    part.pop("transcript", None)
+                    if part["type"] == "input_audio":  # the service sends ``"transcript": null`` until it knows
+                        part["transcript"] = None
+                    else:
+                        part.pop("transcript", None)
                 if audio is not None:
                     part["audio"] = base64.b64encode(audio).decode("ascii")
     return {k: v for k, v in out.items() if v is not None}

@@ -3,7 +3,8 @@
 GA (``pydantic-ai__*__ga.jsonl``): ``response.created`` -> per output item ``response.output_item.added``,
 ``conversation.item.added``, [``response.content_part.added``, deltas, ``response.output_{audio,text}.done``,
 ``response.output_audio_transcript.done``, ``response.content_part.done``], ``conversation.item.done``,
-``response.output_item.done`` -> ``response.done`` -> ``rate_limits.updated``. Beta uses its own names,
+``response.output_item.done`` -> ``response.done`` -> ``rate_limits.updated``. Beta uses its own names, sends
+``rate_limits.updated`` right after ``response.created`` (banyan-landing beta traces),
 ``conversation.item.created`` once and no ``conversation.item.done``. An audio answer streams, clause by clause, the
 clause's transcript deltas then its audio deltas. The last item's done events, ``response.done`` and
 ``rate_limits.updated`` go out as one burst, as the service sends them, so a client event answering e.g.
@@ -86,9 +87,8 @@ class ResponseRun:
         return {"type": wire_server_type(ga_type, self.dialect), "event_id": new_id("event"), **fields}
 
     def _obj(self, status: str, usage: Optional[Json] = None) -> Json:
-        out: Json = {"object": "realtime.response", "id": self.id, "status": status}
-        if self.status_details:
-            out["status_details"] = self.status_details
+        out: Json = {"object": "realtime.response", "id": self.id, "status": status,
+                     "status_details": self.status_details or None}  # null while in progress / completed
         out["output"] = [item_wire(o.item, self.dialect) for o in self.outputs]
         out["conversation_id"] = self.conn.conversation_id if self.spec.conversation != "none" else None
         if self.dialect is Dialect.BETA:
@@ -99,8 +99,7 @@ class ResponseRun:
             out.update(output_modalities=list(self.spec.output_modalities),
                        max_output_tokens=self.spec.max_output_tokens,
                        audio={"output": {"format": self.spec.output_format_wire, "voice": self.spec.voice}})
-        if usage is not None:
-            out["usage"] = usage
+        out["usage"] = usage  # null in response.created, as the service sends it
         out["metadata"] = self.spec.metadata
         return out
 
@@ -126,11 +125,22 @@ class ResponseRun:
         if self.stream is not None:
             self.stream.finished = True
         remaining = self.conn.response_finished(self, usage["total_tokens"])
-        if self.conn.config.rate_limits:
-            limits = [{"name": "tokens", "limit": 15000000, "remaining": remaining, "reset_seconds": 0.002}]
-            if self.dialect is Dialect.BETA:
-                limits.insert(0, {"name": "requests", "limit": 20000, "remaining": 19999, "reset_seconds": 0.003})
-            events.append(self._ev("rate_limits.updated", rate_limits=limits))
+        if self.conn.config.rate_limits and self.dialect is Dialect.GA:  # GA: ~40 ms after response.done
+            events.append(self._rate_limits(remaining))
+        return events
+
+    def _rate_limits(self, remaining: int) -> Json:
+        limits = [{"name": "tokens", "limit": 15000000, "remaining": remaining, "reset_seconds": 0.002}]
+        if self.dialect is Dialect.BETA:
+            limits.insert(0, {"name": "requests", "limit": 20000, "remaining": 19999, "reset_seconds": 0.003})
+        return self._ev("rate_limits.updated", rate_limits=limits)
+
+    def opening_events(self) -> List[Json]:
+        """``response.created``; in beta followed by ``rate_limits.updated``, as the beta traces send it at the
+        start of a response (GA sends it after ``response.done``)."""
+        events = [self.created_event()]
+        if self.conn.config.rate_limits and self.dialect is Dialect.BETA:
+            events.append(self._rate_limits(max(0, 15000000 - self.conn.tokens_used)))
         return events
 
     def cancel(self, reason: str) -> List[Json]:
@@ -241,7 +251,7 @@ class ResponseRun:
     def _delta(self, out: _Output, ga_type: str, delta: str, obfuscate: bool = True) -> Json:
         ev = self._ev(ga_type, response_id=self.id, item_id=out.item.id, output_index=out.index, content_index=0,
                       delta=delta)
-        if obfuscate and self.dialect is Dialect.GA:
+        if obfuscate:  # text and transcript deltas, in both dialects (the 2026 beta trace has it too)
             ev["obfuscation"] = obfuscation(delta)
         return ev
 
