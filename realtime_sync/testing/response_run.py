@@ -14,7 +14,7 @@ import base64
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Generator, List, Optional
+from typing import Any, Dict, Generator, List, Optional, Tuple
 
 from ..protocol import ContentPart, ConversationItem, Dialect, ResponseOptions, wire_server_type
 from ..protocol.audio_formats import wire_sample_width
@@ -32,6 +32,16 @@ Json = Dict[str, Any]
 FIRST_OUTPUT_S = 0.25  #: model latency before the first output item (times ``pace``)
 TEXT_TOKEN_S = 0.02  #: time between text deltas (times ``pace``)
 AUDIO_LEAD_MS = 250  #: how far audio is sent ahead of real time when paced
+#: what a ``gpt-realtime-2.x`` model says before a tool call when the responder gave no text
+COMMENTARY = "I'll check that for you."
+
+
+def _phase_of(model: str, calls: bool) -> Optional[str]:
+    """``phase`` of an assistant message for a ``gpt-realtime-2.x`` model (ADDENDUM A2.3), None for other models:
+    ``commentary`` when the response goes on to call a tool, else ``final_answer``."""
+    if not model.startswith("gpt-realtime-2"):
+        return None
+    return "commentary" if calls else "final_answer"
 
 
 @dataclass
@@ -147,7 +157,7 @@ class ResponseRun:
         """End the response now (``client_cancelled`` / ``turn_detected``); returns the events to emit."""
         if self.finished:
             return []
-        events = self._close(self._current, "incomplete") if self._current is not None else []
+        events = [e for o in self.outputs if not o.done for e in self._close(o, "incomplete")]
         self.status_details = {"type": "cancelled", "reason": reason}
         return events + self._finale("cancelled")
 
@@ -191,8 +201,12 @@ class ResponseRun:
             text, calls, status = text[: limit * 4], [], "incomplete"
             self.status_details = {"type": "incomplete", "reason": "max_output_tokens"}
         carry: List[Json] = []
+        phase = _phase_of(self.conn.session.model, bool(calls))
+        if phase == "commentary" and not text and reply.audio is None:
+            text = COMMENTARY  # a 2.x model says what it is about to do before calling a tool
+        interleaved = calls.pop(0) if phase == "commentary" else None
         if text or reply.audio:
-            carry = yield from self._message(len(self.outputs), text, reply.audio, carry)
+            carry = yield from self._message(len(self.outputs), text, reply.audio, carry, phase, interleaved)
             if self.finished:
                 return
         for call in calls:
@@ -255,11 +269,35 @@ class ResponseRun:
             ev["obfuscation"] = obfuscation(delta)
         return ev
 
-    def _message(self, index: int, text: str, audio: Optional[bytes],
-                 carry: List[Json]) -> Generator[Any, Any, List[Json]]:
+    def _call_events(self, call: Any) -> Tuple[_Output, List[Json]]:
+        """A function call opened and its argument deltas (for a call interleaved with a commentary message)."""
+        current = self._current
+        item = ConversationItem(id=new_id("item"), type="function_call", status="in_progress", name=call.name,
+                                call_id=call.call_id or new_id("call")[:21], arguments="")
+        events = self._open(item, False, None, [])
+        out = self._current
+        assert out is not None
+        for tok in tokenize(call.arguments_json):
+            item.arguments = (item.arguments or "") + tok
+            events.append(self._args_delta(out, tok))
+        self._current = current
+        return out, events
+
+    def _args_delta(self, out: _Output, tok: str) -> Json:
+        ev = self._ev("response.function_call_arguments.delta", response_id=self.id, item_id=out.item.id,
+                      output_index=out.index, call_id=out.item.call_id, delta=tok)
+        if self.dialect is Dialect.GA:
+            ev["obfuscation"] = obfuscation(tok)
+        return ev
+
+    def _message(self, index: int, text: str, audio: Optional[bytes], carry: List[Json], phase: Optional[str] = None,
+                 interleaved: Any = None) -> Generator[Any, Any, List[Json]]:
+        """An assistant message; ``interleaved``: a function call whose item and argument deltas go out after the
+        message's deltas but before its done events, and whose own done events follow the message's (the
+        ``gpt-realtime-2.1`` trace)."""
         audio_out = "audio" in self.spec.output_modalities
         item = ConversationItem(id=new_id("item"), type="message", role="assistant", status="in_progress",
-                                content=[])
+                                content=[], phase=phase)
         part = {"type": "audio", "transcript": ""} if audio_out else {"type": "text", "text": ""}
         opening = self._open(item, audio_out, part, carry)
         out = self._current
@@ -320,7 +358,12 @@ class ResponseRun:
                     out.stored.add_audio(chunk, ms)
                 batch.append(self._delta(out, "response.output_audio.delta", base64.b64encode(chunk).decode(),
                                          obfuscate=False))
-        return batch + self._close(out, "completed")
+        call_out: Optional[_Output] = None
+        if interleaved is not None:  # the call opens and streams before the message is done
+            call_out, call_events = self._call_events(interleaved)
+            batch += call_events
+        batch += self._close(out, "completed")
+        return batch + (self._close(call_out, "completed") if call_out is not None else [])
 
     def _function_call(self, index: int, call: Any, carry: List[Json]) -> Generator[Any, Any, List[Json]]:
         item = ConversationItem(id=new_id("item"), type="function_call", status="in_progress", name=call.name,
@@ -331,11 +374,7 @@ class ResponseRun:
         pace = self.conn.config.pace
         for tok in tokenize(call.arguments_json):
             item.arguments = (item.arguments or "") + tok
-            ev = self._ev("response.function_call_arguments.delta", response_id=self.id, item_id=item.id,
-                          output_index=out.index, call_id=item.call_id, delta=tok)
-            if self.dialect is Dialect.GA:
-                ev["obfuscation"] = obfuscation(tok)
-            batch.append(ev)
+            batch.append(self._args_delta(out, tok))
             if pace:
                 yield batch
                 batch = []

@@ -102,3 +102,38 @@ def test_session_update_with_the_same_model_is_accepted(make_fake_server):
         c.send({"type": "session.update", "session": {"type": "realtime", "model": "gpt-realtime-mini"}})
         err = c.expect("error")["error"]
         assert err["param"] == "session.model" and "Cannot change the model" in err["message"]
+
+
+def _phases(events, item_type):
+    return {e["type"]: e["item"].get("phase", "-") for e in events
+            if isinstance(e.get("item"), dict) and e["item"].get("type") == item_type
+            and e["item"].get("role") != "user"}
+
+
+def test_gpt_realtime_2x_sends_phase_and_a_commentary_message_before_a_tool_call(make_fake_server):
+    """Difference 6 (ADDENDUM A2.3): for 2.x models a response that calls a tool starts with a ``commentary``
+    message; the answer after the tool output is a ``final_answer`` message; function calls carry no phase."""
+    from realtime_sync.testing import FunctionCall, scripted
+
+    server = make_fake_server(responder=scripted(FunctionCall("get_weather", {"city": "Paris"}), "Sunny."))
+    with open_client(server, model="gpt-realtime-2.1") as c:
+        c.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}})
+        c.expect("session.updated")
+        c.send(user_text("Weather in Paris?"))
+        c.send({"type": "response.create"})
+        first = c.recv_until("response.done")
+        msg = _phases(first, "message")
+        assert set(msg.values()) == {"commentary"} and len(msg) == 4  # output_item.added/done, item.added/done
+        assert set(_phases(first, "function_call").values()) == {"-"}
+        out = first[-1]["response"]["output"]
+        assert [(o["type"], o.get("phase")) for o in out] == [("message", "commentary"), ("function_call", None)]
+        assert out[0]["content"][0]["text"]
+        output = {"type": "function_call_output", "call_id": out[1]["call_id"], "output": "{}"}
+        c.send({"type": "conversation.item.create", "item": output})
+        c.send({"type": "response.create"})
+        second = c.recv_until("response.done")
+        assert [o.get("phase") for o in second[-1]["response"]["output"]] == ["final_answer"]
+    with open_client(server, model="gpt-realtime") as c:  # not a 2.x model: no phase, no commentary
+        c.send(user_text("Weather?"))
+        c.send({"type": "response.create"})
+        assert all("phase" not in o for o in c.recv_until("response.done")[-1]["response"]["output"])
