@@ -21,6 +21,7 @@ from .conversation import ConversationMirror
 from .errors import ProtocolError, RealtimeError
 from .observers import AudioSource, Observer
 from .playback import AudioPlayer, InterruptResult
+from .session_info import SessionInfoTracker
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
@@ -90,7 +91,8 @@ class RealtimeSession:
         self.tool_dispatcher = ToolDispatcher(self, self.tools, max_workers=tool_workers, timeout=tool_timeout)
         self.conversation = ConversationMirror(max_items=max_conversation_items)
         self.usage = UsageTracker()
-        for observer in (self.tool_dispatcher, self.conversation, self.usage):
+        self._session_info = SessionInfoTracker()  # first: later observers read the merged session
+        for observer in (self._session_info, self.tool_dispatcher, self.conversation, self.usage):
             self.add_observer(observer)
 
     # -- state ----------------------------------------------------------------------------------------------------
@@ -102,13 +104,14 @@ class RealtimeSession:
     @property
     def id(self) -> Optional[str]:
         """The server's session id (``sess_...``) from ``session.created``."""
-        info = self._delivery.session_info
+        info = self._session_info.info
         return info.id if info is not None else None
 
     @property
     def session_info(self) -> Optional[SessionInfo]:
-        """The session as the server last described it (``session.created`` / ``session.updated``)."""
-        return self._delivery.session_info
+        """The session as the server described it (``session.created`` / ``session.updated``, merged: a field an
+        update leaves out keeps its known value)."""
+        return self._session_info.info
 
     @property
     def queue_updates(self) -> bool:
@@ -218,7 +221,7 @@ class RealtimeSession:
         playback speed.
         """
         self._conn.check_open()
-        info = self._delivery.session_info
+        info = self._session_info.info
         fmt = info.input_audio_format if info is not None else None
         job = make_audio_job(source, input_format=fmt, chunk_ms=chunk_ms, realtime=realtime)
         self._conn.add_audio(job)
