@@ -316,12 +316,14 @@ class RealtimeSession:
         return removed
 
     # -- turns and transcription ----------------------------------------------------------------------------------
-    def ask(self, prompt: Any, timeout: float = 60.0, *, response_options: Optional[ResponseOptions] = None,
-            dispatcher: Optional[ToolDispatcher] = None, collect_audio: bool = True,
-            vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
-        """One whole turn (text or audio in, the reply out, across tool rounds): see
+    def ask(self, prompt: Any = None, timeout: float = 60.0, *, text: Optional[str] = None, audio: Any = None,
+            response_options: Optional[ResponseOptions] = None, dispatcher: Optional[ToolDispatcher] = None,
+            collect_audio: bool = True, vad_tail_ms: Optional[int] = None,
+            wait_for_transcript: float = 0.0) -> TurnResult:
+        """One whole turn (``text=`` or ``audio=`` in, the reply out, across tool rounds): see
         :func:`realtime_sync.turns.ask`."""
-        return ask(self, prompt, timeout, response_options=response_options, dispatcher=dispatcher,
+        return ask(self, prompt, timeout, text=text, audio=audio, response_options=response_options,
+                   dispatcher=dispatcher,
                    collect_audio=collect_audio, vad_tail_ms=vad_tail_ms, wait_for_transcript=wait_for_transcript)
 
     def push_to_talk(self, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
