@@ -331,7 +331,8 @@ def ask(session: SessionLike, prompt: Any = None, timeout: float = 60.0, *, text
     Say what is sent with ``text=`` (a user text message) or ``audio=`` (``bytes``: PCM in the session's input
     format, a path as ``str`` or ``pathlib.Path`` (WAV or raw PCM), a binary file object, or an iterable of byte
     chunks); or pass one ``prompt``: a ``str`` is text (one naming an existing file raises ValueError: say which
-    you mean), a :class:`ConversationItem`, or audio as above (a path only as ``pathlib.Path``). Audio with turn detection off is sent, committed and answered with ``response.create``; with
+    you mean), a :class:`ConversationItem`, or audio as above (a path only as ``pathlib.Path``).
+    Audio with turn detection off is sent, committed and answered with ``response.create``; with
     server VAD the server commits and responds, and ``vad_tail_ms`` of silence (default: the VAD's silence
     duration + 300 ms) is appended so the end of speech is detected. ``dispatcher`` defaults to the session's
     active tool dispatcher, if any. ``wait_for_transcript`` waits up to that long after the reply for the user's
