@@ -108,6 +108,8 @@ class ConversationMirror:
         self._items: Dict[str, MirrorItem] = {}
         self._order: List[str] = []
         self._pending: "collections.OrderedDict[str, MirrorItem]" = collections.OrderedDict()  # seen before added
+        #: ids of the last responses that write to the conversation (``response.created`` with a conversation_id)
+        self._in_band: "collections.deque[str]" = collections.deque(maxlen=64)
         self._audio: Dict[str, bytearray] = {}
         self._audio_total = 0
         self.dropped_items = 0  #: items dropped to stay within ``max_items``
@@ -134,10 +136,21 @@ class ConversationMirror:
         if known is not None:  # never re-adds an item dropped for the bounds
             self._apply_fields(known, update.item)
 
+    def _on_response_created(self, update: Any) -> None:
+        response = update.response
+        if response is not None and response.id and response.conversation_id:
+            self._in_band.append(response.id)
+
     def _on_output_item(self, update: Any) -> None:
         item = update.item
         known = self._items.get(item.id) if item is not None and item.id else None
-        if known is not None:  # never creates: out-of-band responses are not in the conversation
+        if known is None and item is not None and item.id and item.type == "function_call" \
+                and update.response_id in self._in_band:
+            # a call announced only through response.output_item.*: an in-conversation response's output is part
+            # of the conversation (its function_call_output will point at it); out-of-band responses are not
+            self._upsert(item, self._order[-1] if self._order else None, authoritative_link=False)
+            known = self._items.get(item.id)
+        if known is not None:
             known.response_id = update.response_id or known.response_id
             self._apply_fields(known, item)
 
@@ -216,6 +229,7 @@ class ConversationMirror:
         UpdateKind.INPUT_TRANSCRIPTION_FAILED: _on_transcription_failed,
         UpdateKind.ITEM_TRUNCATED: _on_truncated, UpdateKind.ITEM_DELETED: _on_deleted,
         UpdateKind.SESSION_CREATED: _on_session, UpdateKind.SESSION_UPDATED: _on_session,
+        UpdateKind.RESPONSE_CREATED: _on_response_created,
     }
 
     # -- internals (lock held) ----------------------------------------------------------------------------------
@@ -392,6 +406,7 @@ class ConversationMirror:
             self._items.clear()
             self._order.clear()
             self._pending.clear()
+            self._in_band.clear()
             self._audio.clear()
             self._audio_total = 0
             self._changed.notify_all()

@@ -7,6 +7,7 @@ ever puts a key in a log line, a repr or an exception text.
 import copy
 import logging
 import os
+import re
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -77,7 +78,7 @@ class Endpoint:
                 token = source.get_token(AZURE_SCOPE)
             except Exception as exc:  # azure-identity raises its own ClientAuthenticationError family
                 raise AuthenticationError(f"could not get an Entra token for {AZURE_SCOPE}: "
-                                          f"{type(exc).__name__}") from None
+                                          f"{type(exc).__name__}: {_safe_cause(exc)}") from None
             value = getattr(token, "token", token)
         elif callable(source):
             value = source()
@@ -214,6 +215,26 @@ def endpoint_from_env(*, model: Optional[str] = None, credential: Any = None,
 
 
 _SECRET_PARAMS = ("api-key", "api_key", "key", "token", "access_token", "sig")
+
+
+#: what may be a secret in a credential library's message: JWTs, ``sk-`` keys, ``secret=/password=/token=`` values,
+#: and long unbroken runs of key-like characters
+_SECRET_PATTERNS = (
+    re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"),
+    re.compile(r"\bsk-[\w-]{8,}"),
+    re.compile(r"(?i)(secret|password|token|key|assertion|signature)(\s*[=:]\s*)[^\s,;'\"]+"),
+    re.compile(r"[A-Za-z0-9+/_~.-]{40,}={0,2}"),
+)
+
+
+def _safe_cause(exc: BaseException, limit: int = 600) -> str:
+    """What a credential library said (``str(exc)``), on one line, without anything that looks like a secret."""
+    text = " ".join(str(exc).split())
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) + m.group(2) + "***") if m.lastindex else "***", text)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text or "(no message)"
 
 
 def redact_url(url: str) -> str:

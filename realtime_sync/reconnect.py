@@ -116,10 +116,9 @@ def _item_json(item: "MirrorItem") -> Optional[Json]:
             part: Json = {"type": "output_text", "text": text}
         else:
             part = {"type": "input_text", "text": text}
-        out: Json = {"type": "message", "role": item.role or "user", "content": [part]}
-        if item.role == "assistant" and item.phase:
-            out["phase"] = item.phase
-        return out
+        # (``phase`` is not replayed: conversation.item.create is not known to accept it, and a refused item
+        # would lose that part of the history; the mirror keeps it)
+        return {"type": "message", "role": item.role or "user", "content": [part]}
     if item.type == "function_call" and item.call_id and item.name:
         return {"type": "function_call", "call_id": item.call_id, "name": item.name,
                 "arguments": item.arguments or "{}"}

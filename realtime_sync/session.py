@@ -21,6 +21,7 @@ from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
 from ._connection.recovery import Recovery
 from .errors import ConnectionClosedError, ProtocolError, RealtimeError
 from .observers import AudioSource, Observer, TurnQueue
+from .session_info import SessionInfoTracker
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
@@ -114,7 +115,8 @@ class RealtimeSession:
         self.tool_dispatcher = ToolDispatcher(self, self.tools, max_workers=tool_workers, timeout=tool_timeout)
         self.conversation = ConversationMirror(max_items=max_conversation_items)
         self.usage = UsageTracker()
-        for observer in (self.tool_dispatcher, self.conversation, self.usage):
+        self._session_info = SessionInfoTracker()  # first: later observers read the merged session
+        for observer in (self._session_info, self.tool_dispatcher, self.conversation, self.usage):
             self.add_observer(observer)
         if self._recovery is not None:
             self.add_observer(self._recovery.watch)
@@ -128,13 +130,14 @@ class RealtimeSession:
     @property
     def id(self) -> Optional[str]:
         """The server's session id (``sess_...``) from ``session.created``."""
-        info = self._delivery.session_info
+        info = self._session_info.info
         return info.id if info is not None else None
 
     @property
     def session_info(self) -> Optional[SessionInfo]:
-        """The session as the server last described it (``session.created`` / ``session.updated``)."""
-        return self._delivery.session_info
+        """The session as the server described it (``session.created`` / ``session.updated``, merged: a field an
+        update leaves out keeps its known value)."""
+        return self._session_info.info
 
     @property
     def queue_updates(self) -> bool:
@@ -285,7 +288,7 @@ class RealtimeSession:
         """
         if not self.reconnecting:
             self._conn.check_open()
-        info = self._delivery.session_info
+        info = self._session_info.info
         fmt = info.input_audio_format if info is not None else None
         job = make_audio_job(source, input_format=fmt, chunk_ms=chunk_ms, realtime=realtime)
         self._add_audio(job)
@@ -298,7 +301,7 @@ class RealtimeSession:
         it. Usable as a context manager."""
         if not self.reconnecting:
             self._conn.check_open()
-        info = self._delivery.session_info
+        info = self._session_info.info
         job = push_audio_job(input_format=info.input_audio_format if info is not None else None, chunk_ms=chunk_ms)
         self._add_audio(job)
         return AudioInputStream(job)
@@ -392,15 +395,17 @@ class RealtimeSession:
         return removed
 
     # -- turns and transcription ----------------------------------------------------------------------------------
-    def ask(self, prompt: Any, timeout: float = 60.0, *, response_options: Optional[ResponseOptions] = None,
-            dispatcher: Optional[ToolDispatcher] = None, collect_audio: bool = True,
-            vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
-        """One whole turn (text or audio in, the reply out, across tool rounds): see
+    def ask(self, prompt: Any = None, timeout: float = 60.0, *, text: Optional[str] = None, audio: Any = None,
+            response_options: Optional[ResponseOptions] = None, dispatcher: Optional[ToolDispatcher] = None,
+            collect_audio: bool = True, vad_tail_ms: Optional[int] = None,
+            wait_for_transcript: float = 0.0) -> TurnResult:
+        """One whole turn (``text=`` or ``audio=`` in, the reply out, across tool rounds): see
         :func:`realtime_sync.turns.ask`."""
         from .turns import ask
 
-        return ask(self, prompt, timeout, response_options=response_options, dispatcher=dispatcher,
-                   collect_audio=collect_audio, vad_tail_ms=vad_tail_ms, wait_for_transcript=wait_for_transcript)
+        return ask(self, prompt, timeout, text=text, audio=audio, response_options=response_options,
+                   dispatcher=dispatcher, collect_audio=collect_audio, vad_tail_ms=vad_tail_ms,
+                   wait_for_transcript=wait_for_transcript)
 
     def push_to_talk(self, *, respond: bool = True, response_options: Optional[ResponseOptions] = None,
                      dispatcher: Optional[ToolDispatcher] = None, min_ms: int = 100,

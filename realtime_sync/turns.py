@@ -302,20 +302,54 @@ def _is_audio(value: Any) -> bool:
     return not isinstance(value, (str, ConversationItem, dict)) and hasattr(value, "__iter__")
 
 
-def ask(session: SessionLike, prompt: Any, timeout: float = 60.0, *,
-        response_options: Optional[ResponseOptions] = None, dispatcher: Optional[ToolDispatcher] = None,
-        collect_audio: bool = True, vad_tail_ms: Optional[int] = None, wait_for_transcript: float = 0.0) -> TurnResult:
+def _prompt_of(prompt: Any, text: Optional[str], audio: Any) -> Any:
+    """The one prompt of :func:`ask`: exactly one of ``prompt``, ``text=``, ``audio=``; a ``str`` prompt naming an
+    existing file is refused (say ``text=`` or ``audio=``), since ``send_audio`` takes ``str`` paths."""
+    given = [name for name, value in (("prompt", prompt), ("text", text), ("audio", audio)) if value is not None]
+    if len(given) != 1:
+        raise TypeError(f"ask() takes exactly one of prompt, text= or audio= (got {', '.join(given) or 'none'})")
+    if text is not None:
+        if not isinstance(text, str):
+            raise TypeError(f"text= must be a str, not {type(text).__name__}")
+        return text
+    if audio is not None:
+        if isinstance(audio, str):
+            return _PathStr(audio)
+        if not _is_audio(audio):
+            raise TypeError(f"audio= must be bytes, a path, a binary file or an iterable of chunks, not "
+                            f"{type(audio).__name__}")
+        return audio
+    if isinstance(prompt, str) and len(prompt) < 4096 and "\n" not in prompt and os.path.isfile(prompt):
+        raise ValueError("ask() got a str naming an existing file: a str prompt is text. Say ask(audio=path) to "
+                         "send the file's audio, or ask(text=...) to send the text")
+    return prompt
+
+
+class _PathStr(str):
+    """A ``str`` given as ``audio=``: a path (``os.PathLike``, so it is sent as audio)."""
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+
+def ask(session: SessionLike, prompt: Any = None, timeout: float = 60.0, *, text: Optional[str] = None,
+        audio: Any = None, response_options: Optional[ResponseOptions] = None,
+        dispatcher: Optional[ToolDispatcher] = None, collect_audio: bool = True, vad_tail_ms: Optional[int] = None,
+        wait_for_transcript: float = 0.0) -> TurnResult:
     """Run one whole turn and return its :class:`TurnResult`; never blocks longer than ``timeout`` seconds.
 
-    ``prompt``: ``str`` (a user text message; never a path), a :class:`ConversationItem`, or audio: ``bytes`` (PCM
-    in the session's input format), a ``pathlib.Path`` (WAV or raw PCM), a binary file object, or an iterable of
-    byte chunks. Audio with turn detection off is sent, committed and answered with ``response.create``; with
+    Say what is sent with ``text=`` (a user text message) or ``audio=`` (``bytes``: PCM in the session's input
+    format, a path as ``str`` or ``pathlib.Path`` (WAV or raw PCM), a binary file object, or an iterable of byte
+    chunks); or pass one ``prompt``: a ``str`` is text (one naming an existing file raises ValueError: say which
+    you mean), a :class:`ConversationItem`, or audio as above (a path only as ``pathlib.Path``).
+    Audio with turn detection off is sent, committed and answered with ``response.create``; with
     server VAD the server commits and responds, and ``vad_tail_ms`` of silence (default: the VAD's silence
     duration + 300 ms) is appended so the end of speech is detected. ``dispatcher`` defaults to the session's
     active tool dispatcher, if any. ``wait_for_transcript`` waits up to that long after the reply for the user's
     input transcription (it may come later: read it from the conversation mirror then).
     Raises ServerError, RealtimeTimeoutError, or the connection's error.
     """
+    prompt = _prompt_of(prompt, text, audio)
     deadline = time.monotonic() + timeout
     if not session.turns.acquire(timeout):  # turns from many threads go one at a time, in order
         raise RealtimeTimeoutError(f"ask: no turn within {timeout} s ({session.turns.waiting} other turns wait)")

@@ -92,7 +92,7 @@ def make_client(args: argparse.Namespace) -> Any:
         from realtime_sync.testing import FakeRealtimeServer
 
         reason = "--simulator given" if args.simulator else "no OPENAI_API_KEY or AZURE_OPENAI_* variables are set"
-        server = FakeRealtimeServer(pace=1.0).start()
+        server = FakeRealtimeServer(pace=1.0, allow_beta=True).start()
         say(f"{reason}: using the local simulator at {server.base_url} (it answers with synthetic speech)")
         return RealtimeClient(server.api_key, endpoint=server.base_url), server
     kwargs = {"model": args.model} if args.model else {}

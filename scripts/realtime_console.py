@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if os.path.isdir(os.path.join(HERE, "..", "realtime_sync")):
     sys.path.insert(0, os.path.join(HERE, ".."))
 
-from realtime_sync import (FunctionTool, InputTranscription, RealtimeClient, SessionOptions,  # noqa: E402
-                           TurnDetection, UpdateKind)
+from realtime_sync import (FunctionTool, InputTranscription, RealtimeClient, RealtimeError,  # noqa: E402
+                           SessionOptions, TurnDetection, UpdateKind)
 from realtime_sync.data import WEATHER_QUESTION_WAV  # noqa: E402
 
 INSTRUCTIONS = ("You are a cheerful assistant who talks like a pirate. Call provided tools if appropriate for the "
@@ -95,7 +95,7 @@ def want_simulator(args: argparse.Namespace) -> bool:
 
 def start_simulator(fast: bool) -> Any:
     from realtime_sync.testing import FakeRealtimeServer
-    return FakeRealtimeServer(responder=pirate_responder, pace=0.0 if fast else 1.0)
+    return FakeRealtimeServer(responder=pirate_responder, pace=0.0 if fast else 1.0, allow_beta=True)
 
 
 def run(client: RealtimeClient, input_path: str, output_path: str, realtime_audio: bool) -> int:
@@ -157,6 +157,9 @@ def main(argv: Optional[list] = None) -> int:
             simulator.__enter__()
         client = make_client(args, simulator)
         return run(client, args.input, args.output, realtime_audio=simulator is not None and not args.fast)
+    except (RealtimeError, OSError) as exc:  # one clear line (no traceback), as the other scripts do
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     finally:
         if simulator is not None:
             simulator.__exit__(None, None, None)

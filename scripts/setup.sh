@@ -19,4 +19,16 @@ if [ -n "$missing" ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+
+# Third-party clients the tests run against the simulator: openai / openai-agents come with the dev extra above;
+# @openai/agents-realtime needs node. CI installs node when it is missing; elsewhere the node tests skip without it.
+if ! command -v node >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+  echo "setup: installing nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/node/node_modules/@openai/agents-realtime ]; then
+  echo "setup: npm install (tests/node: @openai/agents-realtime)"
+  (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
+fi
 echo "setup: done"

@@ -60,7 +60,7 @@ def main(argv: Optional[list] = None) -> int:
     simulator = None
     if want_simulator(args):
         from realtime_sync.testing import FakeRealtimeServer
-        simulator = FakeRealtimeServer(pace=0).start()
+        simulator = FakeRealtimeServer(pace=0, allow_beta=True).start()  # --protocol beta is asked for explicitly
     try:
         client = make_client(args, simulator)
         with client.start_session(intent="transcription") as session:

@@ -2,10 +2,11 @@
 
 * ``_simulator_events_are_schema_valid`` (autouse): every event any :class:`realtime_sync.testing.FakeRealtimeServer`
   emits while a test runs is validated against the strict JSON schema of its dialect, message by message; an
-  invalid event fails the test (at teardown) with the list of offending events.
+  invalid event fails the test (at teardown) with the list of offending events. GA events are also validated with
+  openai-python's ``RealtimeServerEvent`` pydantic models when openai is installed.
 * ``fake_server``: a started simulator in fast mode (``pace=0``) with the default responder.
-* ``make_fake_server``: a factory ``make_fake_server(**options)`` for simulators with other options; each one is
-  stopped after the test.
+* ``make_fake_server``: a factory ``make_fake_server(**options)`` for simulators with other options (``pace=0`` and
+  ``allow_beta=True`` unless given); each one is stopped after the test.
 * ``pulse`` (session scope) and ``pulse_source``: one private PulseAudio daemon (null sink ``rs_sink``, 440 Hz
   source ``rs_sine``) for every real-PortAudio test (``tests/audio``, ``tests/kiosk``). When the daemon or PyAudio
   is unavailable those tests are skipped, except under CI (env ``CI`` set), where they fail with the reason.
@@ -20,9 +21,12 @@ from realtime_sync.testing.pulse import PulseDaemon, PulseUnavailable
 
 try:  # the simulator needs the ``testing`` extra (websockets, jsonschema, numpy)
     from realtime_sync.testing import FakeRealtimeServer, validation_scope
+    from realtime_sync.testing.openai_models import openai_model_checker
+    _OPENAI_CHECK = openai_model_checker()  # openai-python's pydantic models, when installed (the ``dev`` extra)
 except ImportError:  # pragma: no cover - core-only environments
     FakeRealtimeServer = None  # type: ignore[assignment,misc]
     validation_scope = None  # type: ignore[assignment]
+    _OPENAI_CHECK = None
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +34,7 @@ def _simulator_events_are_schema_valid() -> Iterator[Any]:
     if validation_scope is None:
         yield None
         return
-    with validation_scope() as scope:
+    with validation_scope(extra_checks=[_OPENAI_CHECK] if _OPENAI_CHECK else []) as scope:
         yield scope
     scope.assert_clean()
 
@@ -43,6 +47,8 @@ def make_fake_server() -> Iterator[Callable[..., Any]]:
 
     def make(**options: Any) -> Any:
         options.setdefault("pace", 0)
+        # the suite covers both dialects: beta on the OpenAI path is an explicit option (off in the simulator)
+        options.setdefault("allow_beta", True)
         server = FakeRealtimeServer(**options).start()
         servers.append(server)
         return server

@@ -382,7 +382,8 @@ def restore(session: "RealtimeSession", plan: List[Dict[str, Any]], deadline: fl
             counts["added"] += 1
         elif update.kind is UpdateKind.ERROR and getattr(update, "client_event_id", None) in ids:
             counts["refused"] += 1
-            log.warning("the server refused a restored item (%s)", getattr(update, "code", None))
+            log.warning("the server refused a restored item (%s, %s)", getattr(update, "code", None),
+                        getattr(update, "param", None))
         return counts["added"] + counts["refused"] >= len(items)
 
     def send_all() -> None:

@@ -7,7 +7,7 @@ for either dialect.
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import AudioFormatError
 from ._decode import decoder, nested, nested_list, raw_field
@@ -202,6 +202,16 @@ class Usage:
     type: Optional[str] = None
     seconds: Optional[float] = None
     raw: Optional[Json] = raw_field()
+    #: the ``input_tokens_details`` / ``output_tokens_details`` spelling (Responses-API style), read into the two
+    #: fields above when they are absent
+    input_tokens_details: Optional[InputTokenDetails] = nested(InputTokenDetails, repr=False, compare=False)
+    output_tokens_details: Optional[OutputTokenDetails] = nested(OutputTokenDetails, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.input_token_details is None:
+            self.input_token_details = self.input_tokens_details
+        if self.output_token_details is None:
+            self.output_token_details = self.output_tokens_details
 
 
 @dataclass
@@ -298,6 +308,25 @@ class SessionInfo:
                        input_audio_transcription=a_in.get("transcription"),
                        tools=data.get("tools") or [], tool_choice=data.get("tool_choice"),
                        max_output_tokens=data.get("max_output_tokens"), expires_at=data.get("expires_at"), raw=data)
+        return cls._from_beta(data)
+
+    def merged_over(self, older: Optional["SessionInfo"]) -> "SessionInfo":
+        """This report merged into what ``older`` knew: a field the server left out of this event keeps its older
+        value (a ``session.updated`` may omit ``id``, ``model`` or ``expires_at``); a field it sent, ``null``
+        included, takes the new value. ``raw`` is the two wire objects deep-merged."""
+        if older is None:
+            return self
+        raw = _deep_merge(older.raw or {}, self.raw or {})
+        merged = SessionInfo.from_wire(raw)
+        sent = self.raw or {}
+        ga = isinstance(sent.get("audio"), dict) or isinstance((older.raw or {}).get("audio"), dict)
+        for name, path in (_GA_PATHS if ga else _BETA_PATHS).items():
+            if not _has_path(sent, path) and getattr(self, name) is None:
+                setattr(merged, name, getattr(older, name))
+        return merged
+
+    @classmethod
+    def _from_beta(cls, data: Json) -> "SessionInfo":
         modalities = data.get("modalities")
         return cls(id=data.get("id"), type=data.get("type") or data.get("object"), model=data.get("model"),
                    instructions=data.get("instructions"), voice=data.get("voice"),
@@ -309,3 +338,33 @@ class SessionInfo:
                    tools=data.get("tools") or [], tool_choice=data.get("tool_choice"),
                    max_output_tokens=data.get("max_response_output_tokens"), expires_at=data.get("expires_at"),
                    raw=data)
+
+
+#: Where each :class:`SessionInfo` field comes from on the wire (GA nested, beta flat).
+_GA_PATHS = {"id": ("id",), "type": ("type",), "model": ("model",), "instructions": ("instructions",),
+             "voice": ("audio", "output", "voice"), "output_modalities": ("output_modalities",),
+             "input_audio_format": ("audio", "input", "format"), "output_audio_format": ("audio", "output", "format"),
+             "turn_detection": ("audio", "input", "turn_detection"),
+             "input_audio_transcription": ("audio", "input", "transcription"), "tool_choice": ("tool_choice",),
+             "max_output_tokens": ("max_output_tokens",), "expires_at": ("expires_at",)}
+_BETA_PATHS = {"id": ("id",), "type": ("object",), "model": ("model",), "instructions": ("instructions",),
+               "voice": ("voice",), "output_modalities": ("modalities",), "input_audio_format": ("input_audio_format",),
+               "output_audio_format": ("output_audio_format",), "turn_detection": ("turn_detection",),
+               "input_audio_transcription": ("input_audio_transcription",), "tool_choice": ("tool_choice",),
+               "max_output_tokens": ("max_response_output_tokens",), "expires_at": ("expires_at",)}
+
+
+def _has_path(data: Any, path: Tuple[str, ...]) -> bool:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def _deep_merge(old: Json, new: Json) -> Json:
+    out = dict(old)
+    for key, value in new.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out

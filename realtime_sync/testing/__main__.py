@@ -3,6 +3,7 @@
 It prints the endpoints and the API key to use, one per line, then ``ready``.
 """
 import argparse
+import importlib
 import logging
 import signal
 import sys
@@ -14,6 +15,19 @@ from .server import FakeRealtimeServer
 __all__ = ["main"]
 
 
+def load_responder(spec: str) -> Any:
+    """The callable named by ``module:attr`` (``attr`` may be dotted)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError("expected MODULE:ATTR, e.g. myapp.sim:responder")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{spec} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m realtime_sync.testing",
                                 description="Local simulator of the OpenAI / Azure OpenAI Realtime API.")
@@ -22,9 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=None, help="key clients must send (default: a random sk-test-... key)")
     p.add_argument("--pace", type=float, default=1.0,
                    help="1 = real time (default), 0 = as fast as possible, 0.5 = twice as fast")
-    p.add_argument("--refuse-beta", action="store_true",
-                   help="refuse the beta protocol like today's OpenAI (beta_api_shape_disabled, close 4000)")
+    p.add_argument("--allow-beta", action="store_true",
+                   help="serve the beta protocol on /v1/realtime (by default it is refused like today's OpenAI: "
+                        "beta_api_shape_disabled, close 4000)")
     p.add_argument("--any-model", action="store_true", help="accept any model name on OpenAI paths")
+    p.add_argument("--responder", default=None, metavar="MODULE:ATTR",
+                   help="the responder to use, e.g. myapp.sim:responder (a callable; default: the built-in one)")
     p.add_argument("--validate", action="store_true", help="log events that fail the strict schema")
     p.add_argument("--exit-after", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -36,8 +53,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kwargs: Dict[str, Any] = {} if not args.any_model else {"models": None}
+    if args.responder:
+        try:
+            kwargs["responder"] = load_responder(args.responder)
+        except (ImportError, AttributeError, ValueError, TypeError) as exc:
+            print(f"error: --responder {args.responder}: {exc}", file=sys.stderr)
+            return 2
     server = FakeRealtimeServer(host=args.host, port=args.port, api_key=args.api_key, pace=args.pace,
-                                refuse_beta=args.refuse_beta, validate=args.validate, **kwargs)
+                                allow_beta=args.allow_beta, validate=args.validate, **kwargs)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: object) -> None:

@@ -10,9 +10,10 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..protocol import Dialect
 from ..protocol.audio_formats import PCM16_RATE
-from .validate import load_schema, validator_for
+from .validate import SERVICE_NULL_KEYS, load_schema, validator_for
 
-__all__ = ["EventError", "check_client_event", "prune_nulls", "format_path", "client_event_types"]
+__all__ = ["EventError", "check_client_event", "prune_nulls", "restore_service_nulls", "format_path",
+           "client_event_types"]
 
 Json = Dict[str, Any]
 
@@ -166,6 +167,24 @@ def prune_nulls(value: Any, schema: Json, defs: Json) -> Any:
         items = [s["items"] for s in _branches(schema, defs) if isinstance(s.get("items"), dict)]
         return [prune_nulls(v, items[0], defs) for v in value] if items else value
     return value
+
+
+def restore_service_nulls(pruned: Any, original: Any) -> None:
+    """Put back into ``pruned`` (in place) the ``null`` members of ``original`` the service sends although the strict
+    schema does not allow them (:data:`~realtime_sync.testing.validate.SERVICE_NULL_KEYS`), in their places."""
+    if isinstance(pruned, dict) and isinstance(original, dict):
+        for key, value in original.items():
+            if value is None and key in SERVICE_NULL_KEYS and key not in pruned:
+                pruned[key] = None
+            elif key in pruned:
+                restore_service_nulls(pruned[key], value)
+        order = list(original)
+        items = sorted(pruned.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+        pruned.clear()
+        pruned.update(items)
+    elif isinstance(pruned, list) and isinstance(original, list):
+        for a, b in zip(pruned, original):
+            restore_service_nulls(a, b)
 
 
 # -- ranges and schema errors --------------------------------------------------------------------------------------

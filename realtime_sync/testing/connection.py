@@ -25,7 +25,7 @@ from .responder import Responder, Transcriber
 from .session_state import SessionState
 from .transcription import session_event
 from .vad import InputAudioBuffer
-from .validate import current_scope, server_event_errors
+from .validate import current_scope, emitted_event_errors
 from .worker import Worker
 
 __all__ = ["ServerConfig", "Route", "SimConnection"]
@@ -238,7 +238,7 @@ class SimConnection:
             scope = current_scope()
             if scope is not None or self.config.validate:
                 errors = scope.check(event, self.dialect) if scope is not None else \
-                    server_event_errors(event, self.dialect)
+                    emitted_event_errors(event, self.dialect)
                 if errors:
                     self.server._validation_failed(self, event, errors)
         if not self._send_text(json.dumps(event, separators=(",", ":"))):

@@ -36,6 +36,8 @@ def item_wire(item: ConversationItem, dialect: Dialect, audio: Optional[bytes] =
     """An item as the service shows it in a dialect: GA ``output_text/output_audio`` or beta ``text/audio``
     content, beta ``object``, no base64 audio unless ``audio`` is given (``conversation.item.retrieved``)."""
     out = item.to_wire(dialect)
+    if item.phase is not None and item.type == "message" and item.role == "assistant":
+        out["phase"] = item.phase  # gpt-realtime-2.x (ADDENDUM A2.3); the client's to_wire never sends it
     if dialect is Dialect.BETA:
         out = {"id": out.pop("id", None), "object": "realtime.item", **out}
         if out.get("status") is None:
@@ -46,7 +48,10 @@ def item_wire(item: ConversationItem, dialect: Dialect, audio: Optional[bytes] =
             part.pop("audio", None)
             if part.get("type") in ("input_audio", "output_audio", "audio"):
                 if part.get("transcript") is None:
-                    part.pop("transcript", None)
+                    if part["type"] == "input_audio":  # the service sends ``"transcript": null`` until it knows
+                        part["transcript"] = None
+                    else:
+                        part.pop("transcript", None)
                 if audio is not None:
                     part["audio"] = base64.b64encode(audio).decode("ascii")
     return {k: v for k, v in out.items() if v is not None}

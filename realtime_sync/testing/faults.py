@@ -39,6 +39,22 @@ class FaultRule:
         return self.times is not None and self.fired >= self.times
 
 
+def _check_count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} (give other arguments by keyword, e.g. "
+                        "send_unknown_event(event_type='response.new_thing'))")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+
+
+def _check_seconds(seconds: Any) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    if not seconds >= 0:
+        raise ValueError(f"seconds must be 0 or more, not {seconds!r}")
+    return float(seconds)
+
+
 class Faults:
     """The fault switches of one :class:`~realtime_sync.testing.FakeRealtimeServer`."""
 
@@ -53,8 +69,27 @@ class Faults:
 
     # -- rules ------------------------------------------------------------------------------------------------------
     def _arm(self, rule: FaultRule) -> FaultRule:
+        """Check a rule's arguments now (a bad one would otherwise fail inside a connection's handler), then arm."""
         if rule.scope not in ("all", "open", "new"):
             raise ValueError("scope is 'all', 'open' or 'new'")
+        _check_count("after/events", rule.after, 0)
+        if rule.times is not None:
+            _check_count("times", rule.times, 1)
+        for name in ("event_type", "text", "message", "reason", "error_type"):
+            if name in rule.params and not isinstance(rule.params[name], str):
+                raise TypeError(f"{name} must be a str, not {type(rule.params[name]).__name__}")
+        for name in ("code", "param"):
+            value = rule.params.get(name)
+            if rule.kind == "error" and value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+        if rule.kind == "unknown_event" and not rule.params["event_type"]:
+            raise ValueError("event_type must not be empty")
+        if rule.kind == "close":
+            code = rule.params["code"]
+            if isinstance(code, bool) or not isinstance(code, int) or not (code == 1000 or 1001 <= code <= 4999):
+                raise ValueError(f"code must be a WebSocket close code (1000-4999), not {code!r}")
+            if len(rule.params["reason"].encode("utf-8")) > 123:
+                raise ValueError("reason must fit a close frame (at most 123 UTF-8 bytes)")
         with self._lock:
             if rule.scope != "open":
                 self._rules.append(rule)
@@ -108,12 +143,14 @@ class Faults:
     # -- settings ---------------------------------------------------------------------------------------------------
     def delay(self, seconds: float) -> None:
         """Wait ``seconds`` before every server event on every connection (0 turns it off)."""
-        self.event_delay = max(0.0, float(seconds))
+        self.event_delay = _check_seconds(seconds)
 
     def expire_after(self, seconds: float) -> None:
         """Sessions end after ``seconds``: ``error`` ``session_expired``, then close 1001, as the service does at
         its maximum duration. Open sessions count from now, new ones from their start."""
-        self.expire_seconds = float(seconds)
+        self.expire_seconds = _check_seconds(seconds)
+        if not self.expire_seconds:
+            raise ValueError("seconds must be more than 0")
         for conn in self._server._open_connections():
             conn.set_expiry(seconds)
 

@@ -270,7 +270,7 @@ def start_response(conn: Any, spec: ResponseSpec) -> ResponseRun:
     run = ResponseRun(conn, spec)
     if spec.conversation != "none":
         conn.active_response = run
-    conn.emit(run.created_event())
+    conn.emit_many(run.opening_events())
     run.stream = Stream(run.steps(), "response")
     conn.worker.add(run.stream)
     return run

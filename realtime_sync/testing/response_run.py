@@ -3,7 +3,8 @@
 GA (``pydantic-ai__*__ga.jsonl``): ``response.created`` -> per output item ``response.output_item.added``,
 ``conversation.item.added``, [``response.content_part.added``, deltas, ``response.output_{audio,text}.done``,
 ``response.output_audio_transcript.done``, ``response.content_part.done``], ``conversation.item.done``,
-``response.output_item.done`` -> ``response.done`` -> ``rate_limits.updated``. Beta uses its own names,
+``response.output_item.done`` -> ``response.done`` -> ``rate_limits.updated``. Beta uses its own names, sends
+``rate_limits.updated`` right after ``response.created`` (banyan-landing beta traces),
 ``conversation.item.created`` once and no ``conversation.item.done``. An audio answer streams, clause by clause, the
 clause's transcript deltas then its audio deltas. The last item's done events, ``response.done`` and
 ``rate_limits.updated`` go out as one burst, as the service sends them, so a client event answering e.g.
@@ -13,7 +14,7 @@ import base64
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Generator, List, Optional
+from typing import Any, Dict, Generator, List, Optional, Tuple
 
 from ..protocol import ContentPart, ConversationItem, Dialect, ResponseOptions, wire_server_type
 from ..protocol.audio_formats import wire_sample_width
@@ -31,6 +32,16 @@ Json = Dict[str, Any]
 FIRST_OUTPUT_S = 0.25  #: model latency before the first output item (times ``pace``)
 TEXT_TOKEN_S = 0.02  #: time between text deltas (times ``pace``)
 AUDIO_LEAD_MS = 250  #: how far audio is sent ahead of real time when paced
+#: what a ``gpt-realtime-2.x`` model says before a tool call when the responder gave no text
+COMMENTARY = "I'll check that for you."
+
+
+def _phase_of(model: str, calls: bool) -> Optional[str]:
+    """``phase`` of an assistant message for a ``gpt-realtime-2.x`` model (ADDENDUM A2.3), None for other models:
+    ``commentary`` when the response goes on to call a tool, else ``final_answer``."""
+    if not model.startswith("gpt-realtime-2"):
+        return None
+    return "commentary" if calls else "final_answer"
 
 
 @dataclass
@@ -86,9 +97,8 @@ class ResponseRun:
         return {"type": wire_server_type(ga_type, self.dialect), "event_id": new_id("event"), **fields}
 
     def _obj(self, status: str, usage: Optional[Json] = None) -> Json:
-        out: Json = {"object": "realtime.response", "id": self.id, "status": status}
-        if self.status_details:
-            out["status_details"] = self.status_details
+        out: Json = {"object": "realtime.response", "id": self.id, "status": status,
+                     "status_details": self.status_details or None}  # null while in progress / completed
         out["output"] = [item_wire(o.item, self.dialect) for o in self.outputs]
         out["conversation_id"] = self.conn.conversation_id if self.spec.conversation != "none" else None
         if self.dialect is Dialect.BETA:
@@ -99,8 +109,7 @@ class ResponseRun:
             out.update(output_modalities=list(self.spec.output_modalities),
                        max_output_tokens=self.spec.max_output_tokens,
                        audio={"output": {"format": self.spec.output_format_wire, "voice": self.spec.voice}})
-        if usage is not None:
-            out["usage"] = usage
+        out["usage"] = usage  # null in response.created, as the service sends it
         out["metadata"] = self.spec.metadata
         return out
 
@@ -126,18 +135,29 @@ class ResponseRun:
         if self.stream is not None:
             self.stream.finished = True
         remaining = self.conn.response_finished(self, usage["total_tokens"])
-        if self.conn.config.rate_limits:
-            limits = [{"name": "tokens", "limit": 15000000, "remaining": remaining, "reset_seconds": 0.002}]
-            if self.dialect is Dialect.BETA:
-                limits.insert(0, {"name": "requests", "limit": 20000, "remaining": 19999, "reset_seconds": 0.003})
-            events.append(self._ev("rate_limits.updated", rate_limits=limits))
+        if self.conn.config.rate_limits and self.dialect is Dialect.GA:  # GA: ~40 ms after response.done
+            events.append(self._rate_limits(remaining))
+        return events
+
+    def _rate_limits(self, remaining: int) -> Json:
+        limits = [{"name": "tokens", "limit": 15000000, "remaining": remaining, "reset_seconds": 0.002}]
+        if self.dialect is Dialect.BETA:
+            limits.insert(0, {"name": "requests", "limit": 20000, "remaining": 19999, "reset_seconds": 0.003})
+        return self._ev("rate_limits.updated", rate_limits=limits)
+
+    def opening_events(self) -> List[Json]:
+        """``response.created``; in beta followed by ``rate_limits.updated``, as the beta traces send it at the
+        start of a response (GA sends it after ``response.done``)."""
+        events = [self.created_event()]
+        if self.conn.config.rate_limits and self.dialect is Dialect.BETA:
+            events.append(self._rate_limits(max(0, 15000000 - self.conn.tokens_used)))
         return events
 
     def cancel(self, reason: str) -> List[Json]:
         """End the response now (``client_cancelled`` / ``turn_detected``); returns the events to emit."""
         if self.finished:
             return []
-        events = self._close(self._current, "incomplete") if self._current is not None else []
+        events = [e for o in self.outputs if not o.done for e in self._close(o, "incomplete")]
         self.status_details = {"type": "cancelled", "reason": reason}
         return events + self._finale("cancelled")
 
@@ -181,8 +201,12 @@ class ResponseRun:
             text, calls, status = text[: limit * 4], [], "incomplete"
             self.status_details = {"type": "incomplete", "reason": "max_output_tokens"}
         carry: List[Json] = []
+        phase = _phase_of(self.conn.session.model, bool(calls))
+        if phase == "commentary" and not text and reply.audio is None:
+            text = COMMENTARY  # a 2.x model says what it is about to do before calling a tool
+        interleaved = calls.pop(0) if phase == "commentary" else None
         if text or reply.audio:
-            carry = yield from self._message(len(self.outputs), text, reply.audio, carry)
+            carry = yield from self._message(len(self.outputs), text, reply.audio, carry, phase, interleaved)
             if self.finished:
                 return
         for call in calls:
@@ -241,15 +265,39 @@ class ResponseRun:
     def _delta(self, out: _Output, ga_type: str, delta: str, obfuscate: bool = True) -> Json:
         ev = self._ev(ga_type, response_id=self.id, item_id=out.item.id, output_index=out.index, content_index=0,
                       delta=delta)
-        if obfuscate and self.dialect is Dialect.GA:
+        if obfuscate:  # text and transcript deltas, in both dialects (the 2026 beta trace has it too)
             ev["obfuscation"] = obfuscation(delta)
         return ev
 
-    def _message(self, index: int, text: str, audio: Optional[bytes],
-                 carry: List[Json]) -> Generator[Any, Any, List[Json]]:
+    def _call_events(self, call: Any) -> Tuple[_Output, List[Json]]:
+        """A function call opened and its argument deltas (for a call interleaved with a commentary message)."""
+        current = self._current
+        item = ConversationItem(id=new_id("item"), type="function_call", status="in_progress", name=call.name,
+                                call_id=call.call_id or new_id("call")[:21], arguments="")
+        events = self._open(item, False, None, [])
+        out = self._current
+        assert out is not None
+        for tok in tokenize(call.arguments_json):
+            item.arguments = (item.arguments or "") + tok
+            events.append(self._args_delta(out, tok))
+        self._current = current
+        return out, events
+
+    def _args_delta(self, out: _Output, tok: str) -> Json:
+        ev = self._ev("response.function_call_arguments.delta", response_id=self.id, item_id=out.item.id,
+                      output_index=out.index, call_id=out.item.call_id, delta=tok)
+        if self.dialect is Dialect.GA:
+            ev["obfuscation"] = obfuscation(tok)
+        return ev
+
+    def _message(self, index: int, text: str, audio: Optional[bytes], carry: List[Json], phase: Optional[str] = None,
+                 interleaved: Any = None) -> Generator[Any, Any, List[Json]]:
+        """An assistant message; ``interleaved``: a function call whose item and argument deltas go out after the
+        message's deltas but before its done events, and whose own done events follow the message's (the
+        ``gpt-realtime-2.1`` trace)."""
         audio_out = "audio" in self.spec.output_modalities
         item = ConversationItem(id=new_id("item"), type="message", role="assistant", status="in_progress",
-                                content=[])
+                                content=[], phase=phase)
         part = {"type": "audio", "transcript": ""} if audio_out else {"type": "text", "text": ""}
         opening = self._open(item, audio_out, part, carry)
         out = self._current
@@ -310,7 +358,12 @@ class ResponseRun:
                     out.stored.add_audio(chunk, ms)
                 batch.append(self._delta(out, "response.output_audio.delta", base64.b64encode(chunk).decode(),
                                          obfuscate=False))
-        return batch + self._close(out, "completed")
+        call_out: Optional[_Output] = None
+        if interleaved is not None:  # the call opens and streams before the message is done
+            call_out, call_events = self._call_events(interleaved)
+            batch += call_events
+        batch += self._close(out, "completed")
+        return batch + (self._close(call_out, "completed") if call_out is not None else [])
 
     def _function_call(self, index: int, call: Any, carry: List[Json]) -> Generator[Any, Any, List[Json]]:
         item = ConversationItem(id=new_id("item"), type="function_call", status="in_progress", name=call.name,
@@ -321,11 +374,7 @@ class ResponseRun:
         pace = self.conn.config.pace
         for tok in tokenize(call.arguments_json):
             item.arguments = (item.arguments or "") + tok
-            ev = self._ev("response.function_call_arguments.delta", response_id=self.id, item_id=item.id,
-                          output_index=out.index, call_id=item.call_id, delta=tok)
-            if self.dialect is Dialect.GA:
-                ev["obfuscation"] = obfuscation(tok)
-            batch.append(ev)
+            batch.append(self._args_delta(out, tok))
             if pace:
                 yield batch
                 batch = []

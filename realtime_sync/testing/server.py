@@ -43,7 +43,9 @@ class FakeRealtimeServer:
             0.1 is ten times faster than real time.
         models: fnmatch patterns of accepted models on OpenAI paths (None: any model).
         azure_deployments: accepted Azure deployment names (None: any).
-        refuse_beta: behave like today's OpenAI: refuse the beta protocol (``beta_api_shape_disabled``, close 4000).
+        allow_beta: serve the beta protocol (``OpenAI-Beta: realtime=v1``) on the OpenAI path, for tests of the beta
+            dialect. Off by default: like today's OpenAI, a beta request gets ``beta_api_shape_disabled`` and close
+            4000. Azure preview paths speak beta either way.
         rate_limits: send ``rate_limits.updated`` after each ``response.done``.
         session_seconds: session lifetime before ``session_expired`` (the service's 60 minutes by default).
         ping_interval: seconds between the server's WebSocket pings (the service pings every ~20 s).
@@ -54,14 +56,14 @@ class FakeRealtimeServer:
     def __init__(self, *, responder: Optional[Responder] = None, transcriber: Optional[Transcriber] = None,
                  api_key: Optional[str] = None, host: str = "127.0.0.1", port: int = 0, pace: float = 1.0,
                  models: Optional[Sequence[str]] = DEFAULT_MODELS, azure_deployments: Optional[Sequence[str]] = None,
-                 refuse_beta: bool = False, rate_limits: bool = True, session_seconds: float = 3600.0,
+                 allow_beta: bool = False, rate_limits: bool = True, session_seconds: float = 3600.0,
                  ping_interval: Optional[float] = 20.0, validate: bool = False,
                  event_hook: Optional[Callable[[SimConnection, Json], None]] = None) -> None:
         self.api_key = api_key or "sk-test-" + _secrets.token_hex(16)
         self._host, self._port = host, port
         self._models = tuple(models) if models is not None else None
         self._azure_deployments = tuple(azure_deployments) if azure_deployments is not None else None
-        self._refuse_beta = refuse_beta
+        self._refuse_beta = not allow_beta
         self._ping_interval = ping_interval
         self._config = ServerConfig(responder=responder or default_responder,
                                     transcriber=transcriber or default_transcriber, pace=max(0.0, float(pace)),

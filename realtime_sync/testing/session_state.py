@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from ..protocol import Dialect, SessionOptions, audio_format_name, audio_format_wire
 from ..protocol.audio_formats import PCM16
-from .checks import EventError, prune_nulls
+from .checks import EventError, prune_nulls, restore_service_nulls
 from .transcription import TRANSCRIPTION_VAD_DEFAULTS, default_transcription_wire
 from .validate import load_schema
 
@@ -159,13 +159,28 @@ class SessionState:
                         part["turn_detection"] = _turn_detection(part["turn_detection"], transcription)
                     self.wire["audio"][side].update(part)
 
+    def _service_nulls(self) -> None:
+        """Keys the service reports as ``null`` when unset: a transcription's ``language`` / ``prompt``."""
+        if self.is_transcription and self.dialect is Dialect.GA:
+            return
+        if self.dialect is Dialect.BETA:
+            tr = self.wire.get("input_audio_transcription")
+        else:
+            tr = (self.wire.get("audio") or {}).get("input", {}).get("transcription")
+        if isinstance(tr, dict):
+            tr.setdefault("language", None)
+            tr.setdefault("prompt", None)
+
     def _refresh(self) -> None:
+        self._service_nulls()
         self.options = SessionOptions.from_wire(self.wire, self.dialect)
         doc = load_schema(self.dialect)
         event = "transcription_session.updated" if self.is_transcription and self.dialect is Dialect.BETA else \
             "session.updated"
         schema = doc["server_events"][event]["properties"]["session"]
-        self._pruned = prune_nulls(self.wire, schema, doc["definitions"])
+        pruned = prune_nulls(self.wire, schema, doc["definitions"])
+        restore_service_nulls(pruned, self.wire)
+        self._pruned = pruned
 
     def to_wire(self) -> Json:
         """The ``session`` object of ``session.created`` / ``session.updated`` (strict-schema valid)."""

@@ -136,8 +136,7 @@ def _steps(conn: Any, stored: StoredItem, model: str, transcript: Optional[str],
                      delta=delta)
         if logprobs:
             ev["logprobs"] = _logprobs(delta)
-        if conn.dialect is Dialect.GA:
-            ev["obfuscation"] = obfuscation(delta)
+        ev["obfuscation"] = obfuscation(delta)  # both dialects
         batch.append(ev)
         if pace:
             yield batch

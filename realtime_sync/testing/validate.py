@@ -15,7 +15,7 @@ import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -24,7 +24,7 @@ from ..protocol import Dialect
 
 __all__ = [
     "SPEC_DIR", "load_schema", "validator_for", "server_event_errors", "client_event_errors", "ValidationScope",
-    "validation_scope", "current_scope",
+    "validation_scope", "current_scope", "SERVICE_NULL_KEYS", "drop_service_nulls", "emitted_event_errors",
 ]
 
 logger = logging.getLogger("realtime_sync.testing.validate")
@@ -32,6 +32,8 @@ logger = logging.getLogger("realtime_sync.testing.validate")
 #: Folder of the vendored schemas (shipped as package data).
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
 Json = Dict[str, Any]
+#: An extra per-event check of a :class:`ValidationScope`: ``(event, dialect) -> errors`` (empty: valid).
+Checker = Callable[[Json, Dialect], List[str]]
 
 
 @lru_cache(maxsize=None)
@@ -97,16 +99,41 @@ def client_event_errors(event: Any, dialect: Union[Dialect, str]) -> List[str]:
     return _errors(event, dialect, "client_events", False)
 
 
+#: Members the live service sends as ``null`` where the strict schema types them non-nullable (PROTOCOL.md section
+#: 10 and the recorded traces): ``response.status_details`` / ``.usage``, ``session.include``, a transcription's
+#: ``language`` / ``prompt``, an ``input_audio`` part's ``transcript``. The simulator sends them as the service does;
+#: :func:`emitted_event_errors` drops exactly these (and only when null) before strict validation.
+SERVICE_NULL_KEYS = frozenset({"status_details", "usage", "include", "language", "prompt", "transcript"})
+
+
+def drop_service_nulls(value: Any) -> Any:
+    """A copy of ``value`` without the ``null`` members named in :data:`SERVICE_NULL_KEYS` (at any depth)."""
+    if isinstance(value, dict):
+        return {k: drop_service_nulls(v) for k, v in value.items() if not (v is None and k in SERVICE_NULL_KEYS)}
+    if isinstance(value, list):
+        return [drop_service_nulls(v) for v in value]
+    return value
+
+
+def emitted_event_errors(event: Any, dialect: Union[Dialect, str]) -> List[str]:
+    """Why an event the simulator emits does not validate: the strict schema, allowing the service's nulls."""
+    return server_event_errors(drop_service_nulls(event), dialect)
+
+
 class ValidationScope:
     """Collects validation failures of every event emitted by any simulator while the scope is open."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_checks: Sequence[Checker] = ()) -> None:
         self._lock = threading.Lock()
         self.checked = 0
         self.failures: List[str] = []
+        #: more checks run on every event (``check(event, dialect) -> errors``), e.g. a client library's own models
+        self.extra_checks = list(extra_checks)
 
     def check(self, event: Json, dialect: Union[Dialect, str]) -> List[str]:
-        errors = server_event_errors(event, dialect)
+        errors = emitted_event_errors(event, dialect)
+        for extra in self.extra_checks:
+            errors += extra(event, Dialect.coerce(dialect))
         with self._lock:
             self.checked += 1
             if errors:
@@ -118,7 +145,7 @@ class ValidationScope:
         with self._lock:
             failures = list(self.failures)
         if failures:
-            raise AssertionError(f"{len(failures)} simulator event(s) failed strict schema validation:\n  "
+            raise AssertionError(f"{len(failures)} simulator event(s) failed validation:\n  "
                                  + "\n  ".join(failures[:20]))
 
 
@@ -133,9 +160,9 @@ def current_scope() -> Optional[ValidationScope]:
 
 
 @contextlib.contextmanager
-def validation_scope() -> Iterator[ValidationScope]:
+def validation_scope(extra_checks: Sequence[Checker] = ()) -> Iterator[ValidationScope]:
     """Validate every event emitted by any simulator (existing or new) until the block ends."""
-    scope = ValidationScope()
+    scope = ValidationScope(extra_checks)
     with _scope_lock:
         _scope_stack.append(scope)
     try:

@@ -98,8 +98,30 @@ def test_azure_credential_failure_is_authentication_error():
             raise RuntimeError("no managed identity")
 
     ep = azure_endpoint("https://res.openai.azure.com", "dep", credential=Broken())
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError) as info:
         ep.headers()
+    assert "RuntimeError: no managed identity" in str(info.value)  # the cause, as azure-identity said it
+
+
+def test_azure_credential_failure_text_keeps_the_cause_without_secrets():
+    """Issue 11: what azure-identity said is kept, on one line; secret-looking parts are masked."""
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
+    class Broken:
+        def get_token(self, *scopes):
+            raise RuntimeError("DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+                               "\tEnvironmentCredential: client_secret=s3cr3t-value is invalid\n"
+                               f"\tSharedTokenCacheCredential: cached token {jwt} expired; sk-abcdefghijklmnop\n"
+                               "\tAzureCliCredential: Please run 'az login' to set up an account")
+
+    ep = azure_endpoint("https://res.openai.azure.com", "dep", credential=Broken())
+    with pytest.raises(AuthenticationError) as info:
+        ep.headers()
+    text = str(info.value)
+    assert "\n" not in text and "Please run 'az login'" in text and "EnvironmentCredential" in text
+    for secret in ("s3cr3t-value", jwt, "eyJ", "sk-abcdefghijklmnop"):
+        assert secret not in text
+    assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_azure_needs_key_or_credential():

@@ -64,7 +64,7 @@ def test_the_restore_plan_replays_config_then_items_within_the_budget():
     created = [c["item"] for c in plan[1:]]
     assert [c["type"] for c in created] == ["message", "message", "function_call", "function_call_output",
                                             "message"]
-    assert created[1] == {"type": "message", "role": "assistant", "phase": "final_answer",
+    assert created[1] == {"type": "message", "role": "assistant",
                           "content": [{"type": "output_text", "text": "hello there"}]}
     assert created[4]["content"] == [{"type": "input_text", "text": "spoken words"}]
     assert all("id" not in c for c in created)  # old ids are never used on the new session

@@ -123,7 +123,7 @@ def test_bad_key_azure_style(make_fake_server):
 
 
 def test_bad_model_and_beta_refused(make_fake_server):
-    srv = make_fake_server(models=["gpt-realtime*"], refuse_beta=True)
+    srv = make_fake_server(models=["gpt-realtime*"], allow_beta=False)
     with pytest.raises(RequestRefusedError) as info:
         client(srv, model="gpt-nope").start_session()
     assert (info.value.code, info.value.error_code) == (4000, "invalid_model")

@@ -56,8 +56,10 @@ def test_tools_in_session_options_are_answered_automatically(make_fake_server):
         assert sent_tools[0]["name"] == "get_weather" and "function" not in sent_tools[0]
         assert sent_tools[0]["parameters"]["properties"]["unit"]["enum"] == ["celsius", "fahrenheit"]
         # conversation and usage were tracked from the start
-        assert [i.type for i in session.conversation.items()] == ["message", "function_call",
-                                                                  "function_call_output", "message"]
+        # (gpt-realtime-2.1, the default, says a commentary message before calling the tool)
+        assert [(i.type, i.phase) for i in session.conversation.items()] == [
+            ("message", None), ("message", "commentary"), ("function_call", None), ("function_call_output", None),
+            ("message", "final_answer")]
         assert session.usage.total.responses == 2 == result.usage.responses
         assert session.usage.total.total_tokens == result.usage.total_tokens
 

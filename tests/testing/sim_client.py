@@ -97,3 +97,8 @@ def append_events(audio: bytes, chunk: int = 4800) -> List[Json]:
 
     return [{"type": "input_audio_buffer.append", "audio": base64.b64encode(audio[i:i + chunk]).decode()}
             for i in range(0, len(audio), chunk)]
+
+
+def cli_responder(ctx: Any) -> str:
+    """A responder the CLI test loads with ``--responder tests.testing.sim_client:cli_responder``."""
+    return "From the CLI responder."

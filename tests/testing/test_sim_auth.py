@@ -39,7 +39,7 @@ def test_missing_or_unknown_model_closes_4000(fake_server, url_suffix, code):
 
 
 def test_refuse_beta_mimics_todays_openai(make_fake_server):
-    server = make_fake_server(refuse_beta=True)
+    server = make_fake_server(allow_beta=False)
     client = SimClient(server.url(), {"Authorization": f"Bearer {server.api_key}", "OpenAI-Beta": "realtime=v1"})
     err, code, reason = _closed_after_error(client)
     assert (err["code"], code, reason) == ("beta_api_shape_disabled", 4000,

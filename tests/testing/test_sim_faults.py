@@ -111,3 +111,27 @@ def test_clear_disarms_rules(fake_server):
             c.send({"type": "input_audio_buffer.clear"})
             c.expect("input_audio_buffer.cleared")
     json.dumps(fake_server.received)
+
+
+@pytest.mark.parametrize("arm, error", [
+    (lambda f: f.send_unknown_event("response.new_thing"), TypeError),  # the README's old example
+    (lambda f: f.drop_after(-1), ValueError),
+    (lambda f: f.close_after(1, code=99), ValueError),
+    (lambda f: f.close_after(1, reason="x" * 124), ValueError),
+    (lambda f: f.send_error(code=500), TypeError),
+    (lambda f: f.stall(times=0), ValueError),
+    (lambda f: f.send_malformed(text=b"x"), TypeError),
+    (lambda f: f.delay(-1), ValueError),
+    (lambda f: f.expire_after("10"), TypeError),
+])
+def test_fault_arguments_are_checked_when_set(fake_server, arm, error):
+    """Issue 11: a wrong fault argument raises at once instead of killing the simulator's handler later."""
+    with pytest.raises(error):
+        arm(fake_server.faults)
+    assert fake_server.faults.rules_for_new_connection() == []
+
+
+def test_readme_unknown_event_example_works(fake_server):
+    fake_server.faults.send_unknown_event(event_type="response.new_thing", scope="new")
+    with open_client(fake_server, created=False) as c:
+        assert c.recv()["type"] == "response.new_thing"

@@ -52,19 +52,23 @@ def test_ga_audio_turn_order_and_content(fake_server):
 
 
 def test_beta_audio_turn_uses_beta_names(make_fake_server):
+    """Beta names; ``rate_limits.updated`` right after ``response.created`` (issue 11 difference 4) and
+    ``obfuscation`` on transcript deltas (difference 5), as the 2025/2026 beta traces show."""
     server = make_fake_server(responder=scripted("Hi there, friend!"))
     with open_client(server, model="gpt-4o-realtime-preview", beta=True) as c:
         c.send(user_text("hello"))
         c.send({"type": "response.create"})
-        events = c.recv_until("rate_limits.updated")
+        events = c.recv_until("response.done")
     assert _types(events) == [
-        "conversation.item.created", "response.created", "response.output_item.added", "conversation.item.created",
-        "response.content_part.added", "response.audio_transcript.delta", "response.audio.delta",
-        "response.audio_transcript.delta", "response.audio.delta", "response.audio.done",
+        "conversation.item.created", "response.created", "rate_limits.updated", "response.output_item.added",
+        "conversation.item.created", "response.content_part.added", "response.audio_transcript.delta",
+        "response.audio.delta", "response.audio_transcript.delta", "response.audio.delta", "response.audio.done",
         "response.audio_transcript.done", "response.content_part.done", "response.output_item.done",
-        "response.done", "rate_limits.updated"]
-    assert events[-2]["response"]["output"][0]["content"] == [{"type": "audio", "transcript": "Hi there, friend!"}]
-    assert [r["name"] for r in events[-1]["rate_limits"]] == ["requests", "tokens"]
+        "response.done"]
+    assert events[-1]["response"]["output"][0]["content"] == [{"type": "audio", "transcript": "Hi there, friend!"}]
+    assert [r["name"] for r in events[2]["rate_limits"]] == ["requests", "tokens"]
+    deltas = [e for e in events if e["type"] == "response.audio_transcript.delta"]
+    assert deltas and all(isinstance(e.get("obfuscation"), str) for e in deltas)
 
 
 def test_text_turn_and_function_call_round_trip_with_default_responder(fake_server):

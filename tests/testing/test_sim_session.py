@@ -43,7 +43,7 @@ def test_session_update_merges_and_answers_session_updated(fake_server):
         assert s["instructions"] == "Be brief." and s["output_modalities"] == ["text"]
         assert s["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500
         assert s["audio"]["input"]["turn_detection"]["threshold"] == 0.5  # defaults filled in
-        assert s["audio"]["input"]["transcription"] == {"model": "whisper-1"}
+        assert s["audio"]["input"]["transcription"] == {"model": "whisper-1", "language": None, "prompt": None}
         assert s["audio"]["output"]["voice"] == "marin" and s["audio"]["output"]["speed"] == 1.0
         c.send({"type": "session.update", "session": {"type": "realtime", "tools": [
             {"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}}]}})

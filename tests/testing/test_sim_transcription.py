@@ -228,7 +228,7 @@ def test_beta_realtime_session_switches_with_transcription_session_update(make_f
             "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "de"}}})
         s = c.expect("transcription_session.updated")["session"]
         assert s["object"] == "realtime.transcription_session" and "modalities" not in s
-        assert s["input_audio_transcription"] == {"model": "gpt-4o-transcribe", "language": "de"}
+        assert s["input_audio_transcription"] == {"model": "gpt-4o-transcribe", "language": "de", "prompt": None}
         c.send({"type": "session.update", "session": {"instructions": "x"}})
         assert c.expect("error")["error"]["param"] == "type"
 
