@@ -90,6 +90,9 @@ class SimConnection:
         self.session: SessionState = None  # type: ignore[assignment]  # set in run()
         self.audio = InputAudioBuffer()
         self.active_response: Any = None
+        self.transcribing = 0  #: input transcriptions under way (streams not yet finished)
+        #: transcription streams holding back ``completed`` until a response opens its first output item
+        self.awaiting_answer: List[Any] = []
         self.speech_item_id: Optional[str] = None
         self.speech_start_ms = 0
         self.tokens_used = 0

@@ -227,6 +227,11 @@ class ResponseRun:
             events.append(self._ev(kind, previous_item_id=prev, item=item_wire(item, self.dialect)))
         out = _Output(index, item, stored, audio)
         self.outputs.append(out)
+        if self.conn.awaiting_answer:  # the answer has started: transcriptions may complete now
+            for stream in self.conn.awaiting_answer:
+                stream.ready_at = 0.0
+            self.conn.awaiting_answer.clear()
+            self.conn.worker.wake()
         self._current = out
         if part is not None:
             events.append(self._ev("response.content_part.added", response_id=self.id, item_id=item.id,
@@ -315,6 +320,11 @@ class ResponseRun:
                 pos += n
             cuts.append(audio[pos:])
         batch: List[Json] = opening
+        if not pace and self.conn.transcribing:  # let a pending transcription's ``completed`` follow the opening
+            yield batch
+            batch = []
+            if self.finished:
+                return []
         for ci, clause in enumerate(clauses):
             for tok in clause:
                 out.text += tok

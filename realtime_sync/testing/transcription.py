@@ -99,7 +99,26 @@ def transcribe_item(conn: Any, stored: StoredItem) -> None:
         logger.debug("transcriber traceback", exc_info=exc)
         transcript, failure = None, exc
     logprobs = LOGPROBS_INCLUDE in (conn.session.wire.get("include") or ())
-    conn.worker.add(Stream(_steps(conn, stored, model, transcript, failure, logprobs), "transcription"))
+    conn.transcribing += 1
+    stream_of: List[Any] = []
+    stream = Stream(_counted(conn, _steps(conn, stored, model, transcript, failure, logprobs, stream_of)),
+                    "transcription")
+    stream_of.append(stream)
+    conn.worker.add(stream)
+
+
+def _counted(conn: Any, steps: Any) -> Any:
+    """``steps``, keeping ``conn.transcribing`` (read by a response at pace 0) while they run."""
+    try:
+        result = None
+        while True:
+            try:
+                step = steps.send(result)
+            except StopIteration:
+                return
+            result = yield step
+    finally:
+        conn.transcribing -= 1
 
 
 def _logprobs(text: str) -> List[Json]:
@@ -119,8 +138,12 @@ def _usage(conn: Any, model: str, audio_ms: int, transcript: str) -> Json:
             "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens}, "output_tokens": text_tokens}
 
 
+#: at most this long (times pace) a transcription's ``completed`` waits for the answer's first output item
+COMPLETED_LAG_S = 3.0
+
+
 def _steps(conn: Any, stored: StoredItem, model: str, transcript: Optional[str], failure: Optional[BaseException],
-           logprobs: bool) -> Any:
+           logprobs: bool, stream_of: List[Any]) -> Any:
     item_id, pace = stored.item.id, conn.config.pace
     if pace:
         yield Pause(0.1 * pace)
@@ -146,4 +169,22 @@ def _steps(conn: Any, stored: StoredItem, model: str, transcript: Optional[str],
                    transcript=transcript, usage=_usage(conn, model, stored.audio_ms, transcript))
     if logprobs:
         done["logprobs"] = _logprobs(transcript)
+    run = conn.active_response
+    if run is not None and not run.finished:
+        # live, ``completed`` comes late: after the answer has started (recorded GA traces: after the response's
+        # content_part.added, among its audio deltas)
+        if batch:
+            yield batch
+            batch = []
+        if pace and not run.outputs:  # until the answer's first output item opens (ResponseRun wakes it)
+            waiting = conn.awaiting_answer
+            waiting.append(stream_of[0])
+            yield Pause(COMPLETED_LAG_S * pace)
+            if stream_of[0] in waiting:
+                waiting.remove(stream_of[0])
+        elif not pace:  # the response opens its first output item in its own step while a transcription is pending
+            for _ in range(8):
+                if run.finished or run.outputs or run is not conn.active_response:
+                    break
+                yield []
     yield batch + [done]

@@ -137,3 +137,29 @@ def test_gpt_realtime_2x_sends_phase_and_a_commentary_message_before_a_tool_call
         c.send(user_text("Weather?"))
         c.send({"type": "response.create"})
         assert all("phase" not in o for o in c.recv_until("response.done")[-1]["response"]["output"])
+
+
+@pytest.mark.parametrize("pace", [0, 0.2])
+def test_input_transcription_completes_after_the_answer_has_started(make_fake_server, pace):
+    """Difference 3 (traces three-server-vad-turns / server-vad-audio-turn, GA): the transcription's deltas follow
+    response.created and its ``completed`` comes after the response's first output item has opened."""
+    from realtime_sync.testing import scripted, scripted_transcripts
+
+    server = make_fake_server(pace=pace, responder=scripted("Heard you, thanks.", then=None),
+                              transcriber=scripted_transcripts("Hello there, how are you?"))
+    with open_client(server) as c:
+        c.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"], "audio": {
+            "input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}}})
+        c.expect("session.updated")
+        audio = np.concatenate([silence(300), voiced(800), silence(900)]).astype("<i2").tobytes()
+        for ev in append_events(audio):
+            c.send(ev)
+        types = [e["type"] for e in c.recv_until("response.done", timeout=10)]
+        if "conversation.item.input_audio_transcription.completed" not in types:  # paced: it may come later still
+            types += [e["type"] for e in c.recv_until("conversation.item.input_audio_transcription.completed")]
+    first_delta = types.index("conversation.item.input_audio_transcription.delta")
+    completed = types.index("conversation.item.input_audio_transcription.completed")
+    assert types.index("response.created") < first_delta < completed
+    assert types.index("response.content_part.added") < completed
+    if not pace:  # unpaced, the order is fixed: after the answer's opening, before its deltas
+        assert types[completed - 1] == "response.content_part.added"
