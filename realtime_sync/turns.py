@@ -66,12 +66,23 @@ class TurnResult:
         return self.text or self.transcript
 
     @property
+    def commentary(self) -> str:
+        """What a 2.x model said before acting (``phase: "commentary"``: "I'll check that..."), every such message
+        of the turn in order; :attr:`output_text` is the final answer without it."""
+        texts = (_message_text(i) for i in self.items if i.type == "message" and i.phase == "commentary")
+        return "\n".join(t for t in texts if t)
+
+    @property
     def all_text(self) -> str:
         """The text or transcript of every assistant message of the turn (commentary before tools included)."""
         return "\n".join(i.text for i in self.items if i.type == "message" and i.text)
 
     def __str__(self) -> str:
         return self.output_text
+
+
+def _message_text(item: ConversationItem) -> str:
+    return "".join((p.text or p.transcript or "") for p in item.content or ())
 
 
 class TurnCollector:
@@ -249,6 +260,10 @@ class TurnCollector:
             rid = last.id if last is not None else None
             text = "".join(self.texts.get(rid or "", ()))
             transcript = "".join(self.transcripts.get(rid or "", ()))
+            if last is not None and any(i.type == "message" and i.phase == "commentary" for i in last.output or ()):
+                finals = [i for i in last.output or () if i.type == "message" and i.phase != "commentary"]
+                text = "".join(p.text or "" for i in finals for p in i.content or ())  # the answer, not preambles
+                transcript = "".join(p.transcript or "" for i in finals for p in i.content or ())
             if last is not None and not text and not transcript:  # deltas missed: read the final items
                 for item in last.output or ():
                     for part in item.content or () if item.type == "message" else ():

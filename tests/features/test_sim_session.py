@@ -116,3 +116,13 @@ def test_session_push_to_talk_and_transcription(make_fake_server):
         assert session.transcribe(synthesize("a file"), timeout=10).text == "a file"
         assert session.usage.transcription.transcriptions == 1 and session.usage.transcription.seconds >= 1
     assert server.connections[1].session.is_transcription and not server.connections[0].session.is_transcription
+
+
+def test_a_2x_turn_separates_the_commentary_from_the_final_answer(make_fake_server):
+    server = make_fake_server()  # gpt-realtime-2.1 (the default) says a preamble before calling a tool
+    options = SessionOptions(output_modalities=["text"], tools=[FunctionTool.from_callable(get_weather)])
+    with start(server, options) as session:
+        result = session.ask("Weather?", timeout=10)
+        assert result.commentary == "I'll check that for you."
+        assert "San Francisco" in result.output_text and "I'll check" not in result.output_text
+        assert "I'll check that for you." in result.all_text
