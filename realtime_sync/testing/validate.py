@@ -41,7 +41,26 @@ def load_schema(dialect: Union[Dialect, str], lenient: bool = False) -> Json:
     """The schema document of a dialect: ``{"client_events": ..., "server_events": ..., "definitions": ...}``."""
     name = f"realtime-{Dialect.coerce(dialect).value}{'.lenient' if lenient else ''}.schema.json"
     with open(SPEC_DIR / name, encoding="utf-8") as fh:
-        return json.load(fh)
+        doc = json.load(fh)
+    if Dialect.coerce(dialect) is Dialect.GA:
+        _add_addendum_fields(doc)
+    return doc
+
+
+def _add_addendum_fields(node: Any) -> None:
+    """Fields the service accepts that the vendored schema predates (ADDENDUM-2026-12 A2.1):
+    ``audio.input.noise_reduction.strength`` (a number; a larger value suppresses more)."""
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict) and isinstance(props.get("noise_reduction"), dict):
+            inner = props["noise_reduction"].setdefault("properties", {})
+            if "type" in inner:
+                inner.setdefault("strength", {"type": "number"})
+        for value in node.values():
+            _add_addendum_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            _add_addendum_fields(value)
 
 
 _validators: Dict[Tuple[str, bool, str, str], Optional[Draft202012Validator]] = {}

@@ -75,3 +75,18 @@ def test_transcription_fields_follow_each_models_rules():
     with pytest.raises(ProtocolError, match="beta"):
         InputTranscription(model="gpt-realtime-whisper", delay="low").to_wire("beta")
     assert TranscriptionOptions().to_wire("ga")["audio"]["input"]["transcription"]["model"] == "gpt-transcribe"
+
+
+def test_the_simulator_takes_the_2x_options_as_the_service_does(fake_server):
+    from tests.support.sessions import client_for
+
+    options = SessionOptions(reasoning_effort="low", parallel_tool_calls=True, noise_reduction="near_field",
+                             noise_reduction_strength=1.5,
+                             input_transcription=InputTranscription(model="gpt-realtime-whisper", delay="low"))
+    with client_for(fake_server).start_session(options) as session:
+        raw = session.session_info.raw
+        assert session.session_info.model == "gpt-realtime-2.1"
+        assert raw["reasoning"] == {"effort": "low"}
+        assert raw["audio"]["input"]["noise_reduction"] == {"type": "near_field", "strength": 1.5}
+        transcription = raw["audio"]["input"]["transcription"]  # (with the nulls the service sends)
+        assert transcription["model"] == "gpt-realtime-whisper" and transcription["delay"] == "low"
