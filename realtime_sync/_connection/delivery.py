@@ -13,9 +13,9 @@ from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Union
 
 from ..errors import ConfigurationError, RealtimeTimeoutError, ServerError
 from ..observers import Observer, notify_closed, runs_inline
-from ..protocol import ConversationUpdate, SessionInfo, UpdateKind
+from ..protocol import ConversationUpdate, UpdateKind
 from ..protocol.local import UpdatesDroppedUpdate
-from ..protocol.updates import ErrorUpdate, SessionCreatedUpdate, SessionUpdatedUpdate
+from ..protocol.updates import ErrorUpdate
 
 __all__ = ["Delivery", "UpdateQueue", "QUEUE_POLICIES", "DEFAULT_QUEUE_LIMIT", "Waiter", "WaiterSet", "make_matcher",
            "Match", "clone_error"]
@@ -307,9 +307,6 @@ class WaiterSet:
             w.resolve(None, make_error())
 
 
-_SESSION_TYPES = (SessionCreatedUpdate, SessionUpdatedUpdate)
-
-
 class Delivery:
     """Everything that leaves the reader thread, with one owner: :meth:`deliver` passes each update to the
     observers (in order), the queue (unless ``queue_updates`` is False) and the waiters; :meth:`end` ends them all
@@ -321,7 +318,6 @@ class Delivery:
         self.waiters = WaiterSet(scrub)
         self.queue_updates = queue_updates
         self.observers: Tuple[Observer, ...] = ()  #: replaced whole under the lock; the reader reads it lock-free
-        self.session_info: Optional[SessionInfo] = None  #: as ``session.created``/``session.updated`` last said
         self.muted = False  #: a reconnect is restoring the session: updates skip the app's queue meanwhile
         self._observers_lock = threading.Lock()
 
@@ -347,10 +343,6 @@ class Delivery:
 
     def deliver(self, update: ConversationUpdate) -> None:
         """One update from the reader thread (per update: keep it cheap)."""
-        if type(update) in _SESSION_TYPES:
-            info = update.session  # type: ignore[attr-defined]
-            if isinstance(info, SessionInfo):
-                self.session_info = info
         for observer in self.observers:
             try:
                 observer.handle_update(update)
