@@ -16,8 +16,8 @@ from .errors import AuthenticationError, ConfigurationError
 from .protocol import Dialect
 from .protocol.model_names import DEFAULT_REALTIME_MODEL, warn_if_deprecated
 
-__all__ = ["Endpoint", "openai_endpoint", "azure_endpoint", "endpoint_from_env", "to_websocket_url",
-           "redact_url", "ConfigurationError", "DEFAULT_MODEL", "OPENAI_BASE_URL", "AZURE_SCOPE", "ApiKey"]
+__all__ = ["Endpoint", "openai_endpoint", "azure_endpoint", "endpoint_from_env", "redact_url", "mask_key_shapes",
+           "ConfigurationError", "DEFAULT_MODEL", "OPENAI_BASE_URL", "AZURE_SCOPE", "ApiKey"]
 
 log = logging.getLogger("realtime_sync.endpoints")
 
@@ -215,6 +215,16 @@ def endpoint_from_env(*, model: Optional[str] = None, credential: Any = None,
 
 
 _SECRET_PARAMS = ("api-key", "api_key", "key", "token", "access_token", "sig")
+
+#: Keys and tokens by their shape: a bearer or ``api-key`` value, ``sk-``/``ek_``/``whsec_`` keys, JWTs.
+_KEY_SHAPES = re.compile(r"(?i)(bearer\s+|api-key[\"':= ]+)[^\s\"',]+|(?:sk-|ek_)[A-Za-z0-9_\-]{8,}"
+                         r"|\b(?:sk|ek|whsec)[-_][A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_.\-]+")
+
+
+def mask_key_shapes(text: str) -> str:
+    """``text`` with anything shaped like a key or token replaced by ``***`` (for what servers send back: error
+    bodies and reasons may echo keys this process never sent). :meth:`Endpoint.scrub` masks the exact ones sent."""
+    return _KEY_SHAPES.sub(lambda m: (m.group(1) or "") + "***", text)
 
 
 #: what may be a secret in a credential library's message: JWTs, ``sk-`` keys, ``secret=/password=/token=`` values,

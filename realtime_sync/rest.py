@@ -27,13 +27,12 @@ import copy
 import email.utils
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from .endpoints import Endpoint
+from .endpoints import Endpoint, mask_key_shapes
 from .errors import (AuthenticationError, ConfigurationError, ProtocolError, RateLimitError, RealtimeConnectionError,
                      RealtimeTimeoutError, RestError, RestRequestError, RestServerError)
 from .protocol import Dialect, SessionOptions
@@ -48,7 +47,6 @@ Options = Union[SessionOptions, TranscriptionOptions, Mapping[str, Any], None]
 DEFAULT_TIMEOUT = 30.0
 MAX_REPLY = 1 << 20  #: the largest reply body read (1 MiB)
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
-_TOKEN = re.compile(r"(?i)(bearer\s+|api-key[\"':= ]+)[^\s\"',]+|\b(sk|ek|whsec)[-_][A-Za-z0-9_\-]{12,}")
 
 
 def rest_base_url(endpoint: Endpoint) -> str:
@@ -140,7 +138,7 @@ class RestClient:
 
     def scrub(self, text: str) -> str:
         """``text`` without any key: the endpoint's own keys, then anything shaped like a key or bearer token."""
-        return _TOKEN.sub(lambda m: (m.group(1) or "") + "***", self.endpoint.scrub(text))
+        return mask_key_shapes(self.endpoint.scrub(text))
 
     def post(self, path: str, body: Optional[Json] = None, *, timeout: Optional[float] = None) -> Optional[Json]:
         """POST ``body`` as JSON to ``<base>/<path>``; the reply's JSON object, or None for an empty reply."""

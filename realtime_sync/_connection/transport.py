@@ -8,14 +8,13 @@ failures map to the library's exceptions with the status, the path and an excerp
 headers and every secret the endpoint sent are scrubbed from them.
 """
 import logging
-import re
 import socket
 import threading
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ..endpoints import redact_url
+from ..endpoints import mask_key_shapes, redact_url
 from ..errors import AuthenticationError, HandshakeError, RealtimeConnectionError, RealtimeTimeoutError
 from .ioloop import shared_loop
 
@@ -26,7 +25,6 @@ log = logging.getLogger("realtime_sync.transport")
 _BODY_EXCERPT = 300
 _AUTH_WORDS = ("api key", "api_key", "apikey", "authenticat", "unauthori", "credential", "invalid_token",
                "expired_token", "token expired", "bearer", "invalid subscription key", "access denied due to invalid")
-_SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|ek_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_.\-]+)")
 
 
 def _excerpt(body: Any, scrub: Callable[[str], str]) -> str:
@@ -36,7 +34,7 @@ def _excerpt(body: Any, scrub: Callable[[str], str]) -> str:
         text = body[:4 * _BODY_EXCERPT]
     else:
         return ""
-    text = _SECRET_LIKE.sub("***", scrub(text))
+    text = mask_key_shapes(scrub(text))
     text = " ".join(text.split())
     return text[:_BODY_EXCERPT] + ("..." if len(text) > _BODY_EXCERPT else "")
 
@@ -47,7 +45,7 @@ def handshake_error(status: Optional[int], reason: str, body: Any, url: str,
     :class:`AuthenticationError`; anything else a :class:`HandshakeError` with status, path and body excerpt."""
     path = urlsplit(url).path or "/"
     excerpt = _excerpt(body, scrub)
-    reason = _SECRET_LIKE.sub("***", scrub(reason or ""))[:100]
+    reason = mask_key_shapes(scrub(reason or ""))[:100]
     detail = f"HTTP {status} {reason}".rstrip() + f" at {path}" + (f": {excerpt}" if excerpt else "")
     if status == 401 or (status == 403 and any(word in excerpt.lower() for word in _AUTH_WORDS)):
         err: RealtimeConnectionError = AuthenticationError(f"authentication failed: {detail}", status=status)
