@@ -13,7 +13,7 @@
 """
 import importlib
 import os
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -22,11 +22,13 @@ from realtime_sync.testing.pulse import PulseDaemon, PulseUnavailable
 try:  # the simulator needs the ``testing`` extra (websockets, jsonschema, numpy)
     from realtime_sync.testing import FakeRealtimeServer, validation_scope
     from realtime_sync.testing.openai_models import openai_model_checker
+    from realtime_sync.testing.pytest_plugin import simulators
     _OPENAI_CHECK = openai_model_checker()  # openai-python's pydantic models, when installed (the ``dev`` extra)
 except ImportError:  # pragma: no cover - core-only environments
     FakeRealtimeServer = None  # type: ignore[assignment,misc]
     validation_scope = None  # type: ignore[assignment]
     _OPENAI_CHECK = None
+    simulators = None  # type: ignore[assignment]
 
 
 @pytest.fixture(autouse=True)
@@ -43,19 +45,9 @@ def _simulator_events_are_schema_valid() -> Iterator[Any]:
 def make_fake_server() -> Iterator[Callable[..., Any]]:
     if FakeRealtimeServer is None:
         pytest.skip("realtime_sync[testing] is not installed")
-    servers: List[Any] = []
-
-    def make(**options: Any) -> Any:
-        options.setdefault("pace", 0)
-        # the suite covers both dialects: beta on the OpenAI path is an explicit option (off in the simulator)
-        options.setdefault("allow_beta", True)
-        server = FakeRealtimeServer(**options).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
+    # the suite covers both dialects: beta on the OpenAI path is an explicit option (off in the simulator)
+    with simulators(allow_beta=True) as make:
+        yield make
 
 
 @pytest.fixture

@@ -11,13 +11,31 @@ Fixtures:
 Outside this package's own test suite, load it explicitly with ``pytest -p realtime_sync.testing.pytest_plugin``
 when the entry point is not installed.
 """
+import contextlib
 from typing import Any, Callable, Iterator, List
 
 import pytest
 
 from .server import FakeRealtimeServer
 
-__all__ = ["realtime_server", "realtime_server_factory"]
+__all__ = ["realtime_server", "realtime_server_factory", "simulators"]
+
+
+@contextlib.contextmanager
+def simulators(**defaults: Any) -> Iterator[Callable[..., FakeRealtimeServer]]:
+    """``make(**options)`` starts a simulator (``pace=0`` and ``defaults`` unless given); all stop on exit."""
+    servers: List[FakeRealtimeServer] = []
+
+    def make(**options: Any) -> FakeRealtimeServer:
+        server = FakeRealtimeServer(**{"pace": 0, **defaults, **options}).start()
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -41,14 +59,5 @@ def realtime_server(_realtime_server_shared: FakeRealtimeServer) -> Iterator[Fak
 
 @pytest.fixture
 def realtime_server_factory() -> Iterator[Callable[..., FakeRealtimeServer]]:
-    servers: List[FakeRealtimeServer] = []
-
-    def make(**options: Any) -> FakeRealtimeServer:
-        options.setdefault("pace", 0)
-        server = FakeRealtimeServer(**options).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
+    with simulators() as make:
+        yield make
