@@ -39,12 +39,12 @@ class Connection:
         self.inbox = Inbox()
         self.outbox = Outbox(lambda: self.channel.kick())
         self._send_hooks = send_hooks
-        self.channel = Channel(self._loop, sock, self.outbox, self.inbox.put, self._receive,
+        self.reader = Reader(self.inbox, delivery.deliver, recv_hooks=recv_hooks, send_hooks=send_hooks,
+                             on_end=self._on_end, caught_up=self._caught_up, inline_ok=self._inline_ok, name=name)
+        self.channel = Channel(self._loop, sock, self.outbox, self.inbox.put, self.reader.offer,
                                max_message_size=max_message_size,
                                ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
                                close_timeout=close_timeout, send_hooks=send_hooks)
-        self.reader = Reader(self.inbox, delivery.deliver, recv_hooks=recv_hooks, send_hooks=send_hooks,
-                             on_end=self._on_end, caught_up=self._caught_up, inline_ok=self._inline_ok, name=name)
         self._lock = threading.Lock()
         self._closing = False
         self._finished = threading.Event()
@@ -92,9 +92,6 @@ class Connection:
         return self.outbox.cancel_audio()
 
     # -- receiving ------------------------------------------------------------------------------------------------
-    def _receive(self, batch: Any) -> int:
-        return self.reader.offer(batch)
-
     def _inline_ok(self) -> bool:
         """Updates may be delivered on the I/O thread: no hook and only the library's own non-blocking observers
         and predicates would run, and a full queue drops rather than blocks."""
