@@ -264,11 +264,8 @@ class Recovery:
             log.info("refresh before expiry failed (%s): the current connection goes on", type(exc).__name__)
             session._conn = old
             session._delivery.muted = False
-            with self._lock:
-                commands, self._commands, self._bytes = self._commands, [], 0
-                self.active = False
-                for text, type_, after_audio in commands:  # kept during the attempt: they go out on the old one
-                    old.send(text, type_, after_audio=after_audio)
+            with self._lock:  # what was kept during the attempt goes out on the old connection, which never stopped
+                self._hand_over(old, drop_live=False)
             return
         self.refreshes += 1
         self._lost_during_refresh = None
@@ -321,20 +318,28 @@ class Recovery:
                 handed = retiring.retire()
                 self._commands[:0] = handed.commands
                 self._jobs[:0] = handed.jobs
-            commands, self._commands, self._bytes = self._commands, [], 0
-            jobs, self._jobs = self._jobs, []
-            for text, type_, after_audio in commands:
-                conn.send(text, type_, after_audio=after_audio)
-            dropped = 0
-            for job in jobs:
-                dropped += job.drop_backlog()
-                conn.add_audio(job)
-            self.active = False
+            resent, dropped = self._hand_over(conn, drop_live=retiring is None)
             conn.on_lost = self.on_lost
             if conn.finished:  # it died during the switch: its end went to attempt_lost, so recover again
                 self.active = True
                 raise clone_error(lost[0]) if lost else ConnectionLostError(None, "lost", "connection lost")
-        return restored, len(commands), dropped
+        return restored, resent, dropped
+
+    def _hand_over(self, conn: Any, drop_live: bool) -> Tuple[int, int]:
+        """(With the lock held.) The outage is over: what was kept goes to ``conn``, the commands in order, the
+        audio jobs after them (a live source first drops what it buffered while nothing was sent, when
+        ``drop_live``); sends go straight to ``conn`` from now on. Returns (commands sent, live bytes dropped)."""
+        commands, self._commands, self._bytes = self._commands, [], 0
+        jobs, self._jobs = self._jobs, []
+        for text, type_, after_audio in commands:
+            conn.send(text, type_, after_audio=after_audio)
+        dropped = 0
+        for job in jobs:
+            if drop_live:
+                dropped += job.drop_backlog()
+            conn.add_audio(job)
+        self.active = False
+        return len(commands), dropped
 
     def _give_up(self, error: Optional[BaseException]) -> None:
         with self._lock:
