@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Dict, Optional, Set, Tuple
 
-__all__ = ["DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL", "DEPRECATED_MODELS",
+__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL", "DEPRECATED_MODELS",
            "REASONING_EFFORTS", "transcription_model", "deprecation", "warn_if_deprecated"]
 
 log = logging.getLogger("realtime_sync.models")
@@ -18,6 +18,17 @@ DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
 BETA_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 #: ``reasoning.effort`` values (2.x models) and transcription ``delay`` values (``gpt-realtime-whisper``).
 REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+
+#: Every realtime session model openai-python 3.57 names (its ``Literal`` list, ADDENDUM-2026-12 A1); the service
+#: refuses other names (PROTOCOL.md section 12: ``invalid_model``, close 4000), and so does the simulator by default.
+REALTIME_MODELS: Tuple[str, ...] = (
+    "gpt-realtime-2.1", "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5",
+    "gpt-realtime", "gpt-realtime-2025-08-28", "gpt-realtime-mini", "gpt-realtime-mini-2025-10-06",
+    "gpt-realtime-mini-2025-12-15", "gpt-audio-1.5", "gpt-audio-mini", "gpt-audio-mini-2025-10-06",
+    "gpt-audio-mini-2025-12-15", "gpt-4o-realtime-preview", "gpt-4o-realtime-preview-2024-10-01",
+    "gpt-4o-realtime-preview-2024-12-17", "gpt-4o-realtime-preview-2025-06-03", "gpt-4o-mini-realtime-preview",
+    "gpt-4o-mini-realtime-preview-2024-12-17",
+)
 
 _REALTIME_END = "2027-01-20"
 _TRANSCRIBE_END = "2027-02-26"

@@ -11,14 +11,16 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from ..protocol import Dialect
+from ..protocol.model_names import REALTIME_MODELS
 from .connection import Route
 
 __all__ = ["DEFAULT_MODELS", "route_request", "extract_key", "mask_key", "AZURE_401"]
 
 logger = logging.getLogger("realtime_sync.testing.routing")
 
-#: Models the simulator accepts on OpenAI paths by default (fnmatch patterns).
-DEFAULT_MODELS: Tuple[str, ...] = ("gpt-realtime*", "gpt-4o-realtime*", "gpt-4o-mini-realtime*", "gpt-audio*")
+#: Models the simulator accepts on OpenAI paths by default: exactly the names the service knows (fnmatch patterns
+#: are allowed when a test passes its own ``models=``).
+DEFAULT_MODELS: Tuple[str, ...] = REALTIME_MODELS
 
 AZURE_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API "
                        "endpoint. Make sure to provide a valid key for an active subscription and use a correct "

@@ -31,7 +31,9 @@ def test_missing_key_errors_with_null_code_and_closes_3000(fake_server):
     assert (code, reason) == (3000, "invalid_request_error")
 
 
-@pytest.mark.parametrize("url_suffix, code", [("", "missing_model"), ("?model=gpt-5-turbo", "invalid_model")])
+@pytest.mark.parametrize("url_suffix, code", [("", "missing_model"), ("?model=gpt-5-turbo", "invalid_model"),
+                                              ("?model=gpt-realtime-3", "invalid_model"),
+                                              ("?model=gpt-realtime-2.1-nano", "invalid_model")])
 def test_missing_or_unknown_model_closes_4000(fake_server, url_suffix, code):
     client = SimClient(fake_server.ws_url + url_suffix, {"Authorization": f"Bearer {fake_server.api_key}"})
     err, close, reason = _closed_after_error(client)
@@ -55,6 +57,13 @@ def test_api_key_header_and_browser_subprotocols(fake_server):
     with SimClient(fake_server.url("gpt-4o-realtime-preview"), subprotocols=protos) as c:
         assert c.ws.subprotocol == "realtime"
         assert "modalities" in c.expect("session.created")["session"]
+
+
+@pytest.mark.parametrize("model", ["gpt-realtime-2.1", "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5",
+                                   "gpt-audio-1.5", "gpt-realtime", "gpt-4o-realtime-preview-2025-06-03"])
+def test_current_and_deprecated_models_are_served_under_their_own_name(fake_server, model):
+    with open_client(fake_server, model=model) as c:
+        assert c.events[0]["session"]["model"] == model
 
 
 def test_any_model_when_models_is_none(make_fake_server):
