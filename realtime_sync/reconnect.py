@@ -8,9 +8,9 @@ What is restored (``restore=``):
 * ``"session"``: the session configuration the app last applied (as the server confirmed it, merged), which
   includes the registered tools;
 * ``"conversation"`` (the default): that, plus the conversation mirror's items replayed in order with
-  ``conversation.item.create``: user and assistant text, assistant audio as its transcript, user audio as its
-  transcript when known, function calls with their outputs; the newest ``max_restore_items`` are kept, and
-  ``history_hook(items) -> items`` may rewrite or summarise them first;
+  ``conversation.item.create``: user and assistant text (with the ``phase`` of 2.x models), assistant audio as its
+  transcript, user audio as its transcript when known, function calls with their outputs; the newest
+  ``max_restore_items`` are kept, and ``history_hook(items) -> items`` may rewrite or summarise them first;
 * ``"none"``: nothing (a fresh server session).
 """
 import json
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from .errors import (AuthenticationError, ConfigurationError, ConnectionClosedError, ConnectionLostError,
                      HandshakeError, RealtimeConnectionError, RealtimeTimeoutError, RequestRefusedError,
                      SessionClosedError)
+from .protocol.model_names import MESSAGE_PHASES
 
 if TYPE_CHECKING:  # the mirror's items (the conversation module loads with the first session)
     from .conversation import MirrorItem
@@ -116,9 +117,10 @@ def _item_json(item: "MirrorItem") -> Optional[Json]:
             part: Json = {"type": "output_text", "text": text}
         else:
             part = {"type": "input_text", "text": text}
-        # (``phase`` is not replayed: conversation.item.create is not known to accept it, and a refused item
-        # would lose that part of the history; the mirror keeps it)
-        return {"type": "message", "role": item.role or "user", "content": [part]}
+        replayed: Json = {"type": "message", "role": item.role or "user", "content": [part]}
+        if item.role == "assistant" and item.phase in MESSAGE_PHASES:
+            replayed["phase"] = item.phase  # kept and resent, as the service asks (ADDENDUM-2026-12 A2.3)
+        return replayed
     if item.type == "function_call" and item.call_id and item.name:
         return {"type": "function_call", "call_id": item.call_id, "name": item.name,
                 "arguments": item.arguments or "{}"}

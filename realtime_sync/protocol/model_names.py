@@ -7,8 +7,9 @@ import logging
 import threading
 from typing import Dict, Optional, Set, Tuple
 
-__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL", "DEPRECATED_MODELS",
-           "REASONING_EFFORTS", "transcription_model", "deprecation", "warn_if_deprecated"]
+__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL",
+           "DEPRECATED_MODELS", "REASONING_EFFORTS", "MESSAGE_PHASES", "transcription_model", "deprecation",
+           "warn_if_deprecated"]
 
 log = logging.getLogger("realtime_sync.models")
 
@@ -18,6 +19,9 @@ DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
 BETA_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 #: ``reasoning.effort`` values (2.x models) and transcription ``delay`` values (``gpt-realtime-whisper``).
 REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+#: ``phase`` of an assistant message from a 2.x model (ADDENDUM-2026-12 A2.3): a preamble or the answer; clients
+#: keep it and send it back when they replay history.
+MESSAGE_PHASES = ("commentary", "final_answer")
 
 #: Every realtime session model openai-python 3.57 names (its ``Literal`` list, ADDENDUM-2026-12 A1); the service
 #: refuses other names (PROTOCOL.md section 12: ``invalid_model``, close 4000), and so does the simulator by default.

@@ -9,10 +9,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ..errors import AudioFormatError
+from ..errors import AudioFormatError, ProtocolError
 from ._decode import decoder, nested, nested_list, raw_field
 from .audio_formats import PCM16, audio_format, normalize_format
 from .kinds import Dialect
+from .model_names import MESSAGE_PHASES
 
 __all__ = [
     "ErrorDetail", "ContentPart", "ConversationItem", "ResponseStatusDetails", "CachedTokensDetails",
@@ -109,9 +110,14 @@ class ConversationItem:
         return cls(id=id, type="message", role="system", content=[ContentPart(type="input_text", text=text)])
 
     @classmethod
-    def assistant_message(cls, text: str, id: Optional[str] = None) -> "ConversationItem":
-        """A text message from the assistant, e.g. to seed history (assistant audio cannot be injected)."""
-        return cls(id=id, type="message", role="assistant", content=[ContentPart(type="output_text", text=text)])
+    def assistant_message(cls, text: str, id: Optional[str] = None,
+                          phase: Optional[str] = None) -> "ConversationItem":
+        """A text message from the assistant, e.g. to seed history (assistant audio cannot be injected).
+        ``phase`` (``"commentary"`` / ``"final_answer"``, 2.x models) is kept when history is replayed."""
+        if phase is not None and phase not in MESSAGE_PHASES:
+            raise ValueError(f"phase must be one of {MESSAGE_PHASES}, not {phase!r}")
+        return cls(id=id, type="message", role="assistant", content=[ContentPart(type="output_text", text=text)],
+                   phase=phase)
 
     @classmethod
     def function_call(cls, name: str, arguments: Union[str, Json], call_id: str,
@@ -157,6 +163,10 @@ class ConversationItem:
                 parts.append(wire)
             out["content"] = parts
         out.setdefault("type", "message")
+        if self.phase is not None and out["type"] == "message" and self.role == "assistant":
+            if dialect is Dialect.BETA:
+                raise ProtocolError("phase (gpt-realtime-2.x) cannot be sent in the beta dialect")
+            out["phase"] = self.phase
         return out
 
 

@@ -35,9 +35,7 @@ class StoredItem:
 def item_wire(item: ConversationItem, dialect: Dialect, audio: Optional[bytes] = None) -> Dict:
     """An item as the service shows it in a dialect: GA ``output_text/output_audio`` or beta ``text/audio``
     content, beta ``object``, no base64 audio unless ``audio`` is given (``conversation.item.retrieved``)."""
-    out = item.to_wire(dialect)
-    if item.phase is not None and item.type == "message" and item.role == "assistant":
-        out["phase"] = item.phase  # gpt-realtime-2.x (ADDENDUM A2.3); the client's to_wire never sends it
+    out = item.to_wire(dialect)  # an assistant message's ``phase`` included (2.x models, ADDENDUM A2.3)
     if dialect is Dialect.BETA:
         out = {"id": out.pop("id", None), "object": "realtime.item", **out}
         if out.get("status") is None:

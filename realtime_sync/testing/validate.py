@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from ..protocol import Dialect
+from ..protocol.model_names import MESSAGE_PHASES
 
 __all__ = [
     "SPEC_DIR", "load_schema", "validator_for", "server_event_errors", "client_event_errors", "ValidationScope",
@@ -44,11 +45,16 @@ def load_schema(dialect: Union[Dialect, str], lenient: bool = False) -> Json:
         doc = json.load(fh)
     if Dialect.coerce(dialect) is Dialect.GA:
         _add_addendum_fields(doc)
+        assistant = doc["definitions"].get("RealtimeConversationItemMessageAssistant")
+        if isinstance(assistant, dict):  # ADDENDUM A2.3: 2.x models mark assistant messages; clients resend it
+            assistant.setdefault("properties", {}).setdefault("phase", {"type": "string",
+                                                                        "enum": list(MESSAGE_PHASES)})
     return doc
 
 
 def _add_addendum_fields(node: Any) -> None:
-    """Fields the service accepts that the vendored schema predates (ADDENDUM-2026-12 A2.1):
+    """Fields the service accepts that the vendored schema predates (ADDENDUM-2026-12 A2.1; ``phase`` A2.3 is added
+    by :func:`load_schema`):
     ``audio.input.noise_reduction.strength`` (a number; a larger value suppresses more)."""
     if isinstance(node, dict):
         props = node.get("properties")

@@ -64,7 +64,7 @@ def test_the_restore_plan_replays_config_then_items_within_the_budget():
     created = [c["item"] for c in plan[1:]]
     assert [c["type"] for c in created] == ["message", "message", "function_call", "function_call_output",
                                             "message"]
-    assert created[1] == {"type": "message", "role": "assistant",
+    assert created[1] == {"type": "message", "role": "assistant", "phase": "final_answer",
                           "content": [{"type": "output_text", "text": "hello there"}]}
     assert created[4]["content"] == [{"type": "input_text", "text": "spoken words"}]
     assert all("id" not in c for c in created)  # old ids are never used on the new session
@@ -114,6 +114,28 @@ def test_a_drop_mid_session_reconnects_and_restores_config_tools_and_conversatio
         assert not set(session.conversation.ids()) & {i.id for i in fake_server.connections[0].conversation.items()}
         again = session.ask("And now?", timeout=20)  # the session works on
         assert again.output_text or again.transcript
+
+
+def test_a_restored_2x_conversation_keeps_the_phase_of_assistant_messages(make_fake_server):
+    from realtime_sync.testing import FunctionCall, scripted
+
+    server = make_fake_server(responder=scripted(FunctionCall("weather", {"city": "Paris"}), "Sunny."))
+    with client_for(server, reconnect=FAST, model="gpt-realtime-2.1").start_session() as session:
+        @session.register_tool
+        def weather(city: str) -> dict:
+            """The weather in a city."""
+            return {"city": city, "temp": 20}
+
+        result = session.ask("Weather in Paris?", timeout=20)
+        assert result.commentary and result.output_text
+        phases = [i.phase for i in session.conversation.items() if i.role == "assistant"]
+        assert phases == ["commentary", "final_answer"]
+        it = session.receive_updates(timeout=10)
+        server.faults.drop_after(0, scope="open")
+        assert _until(it, UpdateKind.RECONNECTED).items_restored == 5
+        server.faults.clear()
+        replayed = [i for i in server.connections[-1].conversation.items() if i.role == "assistant"]
+        assert [i.phase for i in replayed] == ["commentary", "final_answer"]
 
 
 @pytest.mark.parametrize("fault", ["close_1011", "close_1012", "expire"])

@@ -109,6 +109,18 @@ def test_assistant_content_is_renamed_per_dialect():
     assert item.to_wire("beta")["content"] == [{"type": "text", "text": "hi"}]
 
 
+def test_an_assistant_message_keeps_its_phase_in_ga_and_beta_refuses_it():
+    item = ConversationItem.assistant_message("I'll check.", phase="commentary")
+    wire = item.to_wire("ga")
+    assert wire["phase"] == "commentary"
+    assert errors({"type": "conversation.item.create", "item": wire}, "ga", "client") == []
+    with pytest.raises(rs.ProtocolError):
+        item.to_wire("beta")
+    with pytest.raises(ValueError):
+        ConversationItem.assistant_message("x", phase="draft")
+    assert "phase" not in ConversationItem.assistant_message("x").to_wire("ga")
+
+
 def test_escape_hatch_merges_unmodelled_fields():
     opts = SessionOptions(voice="marin", extra={"audio": {"output": {"voice": {"id": "voice_123"}}},
                                                 "truncation": "disabled", "reasoning": {"effort": "low"}})

@@ -163,3 +163,16 @@ def test_input_transcription_completes_after_the_answer_has_started(make_fake_se
     assert types.index("response.content_part.added") < completed
     if not pace:  # unpaced, the order is fixed: after the answer's opening, before its deltas
         assert types[completed - 1] == "response.content_part.added"
+
+
+def test_phase_on_a_created_assistant_message_is_kept_and_a_bad_value_refused(fake_server):
+    """Clients resend ``phase`` when they replay history (ADDENDUM A2.3): the simulator keeps it on assistant
+    messages and refuses a value the service does not know."""
+    with open_client(fake_server, model="gpt-realtime-2.1") as c:
+        item = {"type": "message", "role": "assistant", "phase": "commentary",
+                "content": [{"type": "output_text", "text": "I'll check."}]}
+        c.send({"type": "conversation.item.create", "item": item})
+        assert c.recv_until("conversation.item.done")[-1]["item"]["phase"] == "commentary"
+        c.send({"type": "conversation.item.create", "item": {**item, "phase": "draft"}})
+        err = c.expect("error")["error"]
+        assert err["param"].startswith("item") and err["code"] == "invalid_value" and "draft" in err["message"]
