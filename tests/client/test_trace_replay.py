@@ -54,8 +54,8 @@ def test_the_recorded_2_1_tool_round_replays_through_ask_with_the_commentary_apa
             result = session.ask("What is the weather in London?", timeout=20)
             assert result.commentary == "I\u2019ll check the current weather in London for you."
             assert result.output_text == "It\u2019s foggy and 12 degrees in London."
-            assert [(i.type, i.phase) for i in result.items] == [("message", "commentary"), ("function_call", None),
-                                                                 ("message", "final_answer")]
+            assert [(i.type, i.phase) for i in result.items] == [
+                ("message", "commentary"), ("function_call", None), ("message", "final_answer")]
             mirror = [(i.type, i.phase) for i in session.conversation.items()]
             assert mirror == [("message", None), ("message", "commentary"), ("function_call", None),
                               ("function_call_output", None), ("message", "final_answer")]
