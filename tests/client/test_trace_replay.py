@@ -44,7 +44,7 @@ def test_the_recorded_2_1_tool_round_replays_through_ask_with_the_commentary_apa
     received = []
     script, done = _replay(received)
     with RawServer(script) as srv:
-        options = SessionOptions(instructions="Always call get_weather for a weather question.", output_modalities=["text"])
+        options = SessionOptions(instructions="Call get_weather for weather.", output_modalities=["text"])
         with client_for(srv.base_url, model="gpt-realtime-2.1").start_session(options) as session:
             @session.register_tool
             def get_weather(city: str) -> str:
