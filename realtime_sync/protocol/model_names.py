@@ -7,8 +7,8 @@ import logging
 import threading
 from typing import Dict, Optional, Set, Tuple
 
-__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL", "DEPRECATED_MODELS",
-           "REASONING_EFFORTS", "transcription_model", "deprecation", "warn_if_deprecated"]
+__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL",
+           "DEPRECATED_MODELS", "REASONING_EFFORTS", "transcription_model", "deprecation", "warn_if_deprecated"]
 
 log = logging.getLogger("realtime_sync.models")
 
