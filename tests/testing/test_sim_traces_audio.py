@@ -37,7 +37,7 @@ import pytest
 from realtime_sync.testing import Reply, scripted, scripted_transcripts
 from tests.support.trace_order import (field_paths, ga_type, main_types, relations_holding, reply_of,
                                        transcription_streams)
-from tests.support.traces import CLIENT_TYPES, load_trace, trace_names
+from tests.support.traces import CLIENT_TYPES, load_trace, server_events, trace_names
 from tests.testing.sim_client import SimClient, append_events, silence, spoken
 
 Json = Dict[str, Any]
@@ -197,9 +197,8 @@ def _newer_fields() -> Dict[str, Set[str]]:
     out: Dict[str, Set[str]] = {}
     for name in trace_names():
         if name.startswith("pydantic-ai__"):
-            for e in load_trace(name):
-                if e["type"] not in CLIENT_TYPES:
-                    out.setdefault(ga_type(e["type"]), set()).update(field_paths([e]))
+            for e in server_events(name):
+                out.setdefault(ga_type(e["type"]), set()).update(field_paths([e]))
     return out
 
 
