@@ -90,11 +90,10 @@ class SimConnection:
         self.session: SessionState = None  # type: ignore[assignment]  # set in run()
         self.audio = InputAudioBuffer()
         self.active_response: Any = None
-        self.transcribing = 0  #: input transcriptions under way (streams not yet finished)
-        #: transcription streams holding back ``completed`` until a response opens its first output item
-        self.awaiting_answer: List[Any] = []
-        self.speech_item_id: Optional[str] = None
+        self.speech_item_id: Optional[str] = None  #: the item of the speech server VAD hears now
         self.speech_start_ms = 0
+        self.speech_text = ""  #: what a streaming transcriber recognised of that speech so far (sent as deltas)
+        self.speech_heard_ms = 0.0  #: stream time of the last such recognition
         self.tokens_used = 0
         self.worker: Optional[Worker] = None
 

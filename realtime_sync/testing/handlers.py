@@ -17,7 +17,8 @@ from .checks import EventError, check_client_event, client_event_types
 from .conversation import StoredItem, item_wire
 from .response_run import ResponseRun, ResponseSpec
 from .session_state import SessionState
-from .transcription import session_event, transcribe_item, transcription_client_events, transcription_refusal
+from .transcription import (deliver, session_event, stream_partial, transcribe_item, transcription_client_events,
+                            transcription_refusal)
 from .vad import InputAudioBuffer, VadEvent
 from .worker import Stream
 
@@ -118,12 +119,24 @@ def _append(conn: Any, event: Json, command: Any) -> None:
     vad = conn.session.turn_detection
     for found in conn.audio.append(command.audio, vad):
         _vad_event(conn, found, vad or {})
+    if conn.speech_item_id is not None and vad is not None:
+        stream_partial(conn)
+
+
+def _end_speech(conn: Any) -> str:
+    """Forget the speech server VAD heard; returns what was streamed of its transcription."""
+    streamed = conn.speech_text if conn.speech_item_id is not None else ""
+    conn.speech_item_id = None
+    conn.speech_text = ""
+    return streamed
 
 
 def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
     if found.kind == "started":
         conn.speech_item_id = new_id("item")
         conn.speech_start_ms = found.ms
+        conn.speech_heard_ms = float(found.ms)
+        conn.speech_text = ""
         conn.emit(conn.ev("input_audio_buffer.speech_started", audio_start_ms=found.ms,
                           item_id=conn.speech_item_id))
         run = conn.active_response
@@ -133,6 +146,7 @@ def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
         return
     if found.kind == "stopped":
         item_id = conn.speech_item_id or new_id("item")
+        stream_partial(conn, end_ms=found.ms)
         conn.emit(conn.ev("input_audio_buffer.speech_stopped", audio_end_ms=found.ms, item_id=item_id))
         audio = conn.audio.take(conn.speech_start_ms, found.ms)
     else:  # idle timeout
@@ -140,9 +154,9 @@ def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
         conn.emit(conn.ev("input_audio_buffer.timeout_triggered", audio_start_ms=found.start_ms,
                           audio_end_ms=found.ms, item_id=item_id))
         audio = conn.audio.take(found.start_ms, found.ms)
-    conn.speech_item_id = None
+    streamed = _end_speech(conn)
     respond = bool(vad.get("create_response", True)) and not conn.session.is_transcription
-    _commit_audio(conn, audio, item_id, respond=respond)
+    _commit_audio(conn, audio, item_id, respond=respond, streamed=streamed)
 
 
 def _commit(conn: Any, event: Json, command: Any) -> None:
@@ -151,18 +165,20 @@ def _commit(conn: Any, event: Json, command: Any) -> None:
         raise EventError("input_audio_buffer_commit_empty", "Error committing input audio buffer: buffer too small. "
                          f"Expected at least 100ms of audio, but buffer only has {ms:.2f}ms of audio.")
     item_id = conn.speech_item_id or new_id("item")
-    conn.speech_item_id = None
+    streamed = _end_speech(conn)
     conn.audio.reset_vad()
-    _commit_audio(conn, conn.audio.take(), item_id, respond=False)
+    _commit_audio(conn, conn.audio.take(), item_id, respond=False, streamed=streamed)
 
 
 def _clear(conn: Any, event: Json, command: Any) -> None:
     conn.audio.clear()
-    conn.speech_item_id = None
+    _end_speech(conn)
     conn.emit(conn.ev("input_audio_buffer.cleared"))
 
 
-def _commit_audio(conn: Any, audio: bytes, item_id: str, respond: bool) -> None:
+def _commit_audio(conn: Any, audio: bytes, item_id: str, respond: bool, streamed: str = "") -> None:
+    """Commit ``audio`` as a user item; its transcription's remaining deltas follow the ``response.created`` the
+    commit causes (GA traces: between ``response.created`` and the answer's first content part)."""
     fmt = conn.audio.fmt
     item = ConversationItem(id=item_id, type="message", role="user", status="completed",
                             content=[ContentPart(type="input_audio")])
@@ -171,12 +187,14 @@ def _commit_audio(conn: Any, audio: bytes, item_id: str, respond: bool) -> None:
     prev = conn.conversation.add(stored)
     conn.emit(conn.ev("input_audio_buffer.committed", previous_item_id=prev, item_id=item_id))
     _announce_item(conn, stored, prev)
-    transcribe_item(conn, stored)
+    transcript = transcribe_item(conn, stored, streamed)
     if respond:
         if conn.active_response is None:
             start_response(conn, response_spec(conn, {}, None))
         else:
             logger.debug("VAD turn committed while a response is active: no new response")
+    if transcript is not None:
+        deliver(conn, transcript)
 
 
 def _announce_item(conn: Any, stored: StoredItem, prev: Optional[str]) -> None:
@@ -210,7 +228,9 @@ def _item_create(conn: Any, event: Json, command: Any) -> None:
         stored.add_audio(audio, len(audio) / bytes_per_ms(fmt))
     prev = conn.conversation.add(stored, command.previous_item_id)
     _announce_item(conn, stored, prev)
-    transcribe_item(conn, stored)
+    transcript = transcribe_item(conn, stored)
+    if transcript is not None:
+        deliver(conn, transcript)
 
 
 def _item_delete(conn: Any, event: Json, command: Any) -> None:
@@ -270,7 +290,7 @@ def start_response(conn: Any, spec: ResponseSpec) -> ResponseRun:
     run = ResponseRun(conn, spec)
     if spec.conversation != "none":
         conn.active_response = run
-    conn.emit_many(run.opening_events())
+    conn.emit(run.created_event())
     run.stream = Stream(run.steps(), "response")
     conn.worker.add(run.stream)
     return run

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ..protocol import ConversationItem, Dialect, ResponseOptions
+from ._util import tokenize
+from .synth import spoken_ends_ms
 
 __all__ = [
     "FunctionCall", "Reply", "ResponderContext", "Responder", "TranscriptionRequest", "Transcriber",
@@ -119,7 +121,13 @@ Responder = Callable[[ResponderContext], Any]
 @dataclass
 class TranscriptionRequest:
     """Committed user audio to transcribe: wire bytes of ``format`` (pcm16 24 kHz, or G.711 8 kHz), with the
-    session's transcription settings (``language`` and ``prompt`` are None when the session set none)."""
+    session's transcription settings (``language`` and ``prompt`` are None when the session set none).
+
+    A transcriber may also have a ``partial(request) -> str`` method (a *streaming* transcriber, like
+    :func:`scripted_transcripts`): while server VAD hears speech, the simulator asks it every 100 ms of audio what
+    it has recognised so far of the speech since ``speech_started`` (the request then holds the audio until now) and
+    streams what it adds as deltas. The final call gets the committed audio; deltas continue from what was streamed
+    when the final transcript starts with it."""
 
     audio: bytes
     format: str
@@ -257,17 +265,46 @@ def scripted(*replies: Any, then: Optional[Responder] = default_responder) -> Ca
     return _Script(replies, then)
 
 
-def scripted_transcripts(*transcripts: str, then: Optional[Transcriber] = default_transcriber) -> Transcriber:
-    """A transcriber returning ``transcripts`` in order (then deferring to ``then``)."""
-    queue = list(transcripts)
-    lock = threading.Lock()
+#: how long after a word was said a streaming transcriber recognises it (ms of audio), see :func:`scripted_transcripts`
+RECOGNITION_LAG_MS = 900.0
 
-    def transcribe(request: TranscriptionRequest) -> str:
-        with lock:
-            if queue:
-                return queue.pop(0)
-        if then is None:
+
+class _ScriptedTranscripts:
+    def __init__(self, transcripts: Sequence[str], then: Optional[Transcriber]) -> None:
+        self._queue = list(transcripts)
+        self._then = then
+        self._lock = threading.Lock()
+
+    def __call__(self, request: TranscriptionRequest) -> str:
+        with self._lock:
+            if self._queue:
+                return self._queue.pop(0)
+        if self._then is None:
             raise RuntimeError("scripted transcriber has no transcript left")
-        return then(request)
+        return self._then(request)
 
-    return transcribe
+    def partial(self, request: TranscriptionRequest) -> str:
+        """What has been recognised of the next transcript after ``request.duration_ms`` of the speech: each word
+        :data:`RECOGNITION_LAG_MS` after it was said at :func:`~realtime_sync.testing.synthesize`'s speaking rate."""
+        with self._lock:
+            text = self._queue[0] if self._queue else None
+        if text is None:
+            then_partial = getattr(self._then, "partial", None)
+            return str(then_partial(request)) if then_partial is not None else ""
+        ends = iter(spoken_ends_ms(text))
+        heard = ""
+        for tok in tokenize(text):
+            if tok.strip() and next(ends) + RECOGNITION_LAG_MS > request.duration_ms:
+                break
+            heard += tok
+        return heard
+
+
+def scripted_transcripts(*transcripts: str, then: Optional[Transcriber] = default_transcriber) -> Transcriber:
+    """A transcriber returning ``transcripts`` in order (then deferring to ``then``).
+
+    It also *streams*: its ``partial(request)`` is what a streaming model has recognised so far of the transcript it
+    will return next, given the speech heard until now (see :data:`TranscriptionRequest`; the simulator calls it
+    while server VAD hears speech, for models other than ``whisper-1``, and sends the new words as
+    ``conversation.item.input_audio_transcription.delta`` before ``speech_stopped``, as the service does)."""
+    return _ScriptedTranscripts(transcripts, then)

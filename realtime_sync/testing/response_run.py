@@ -4,8 +4,11 @@ GA (``pydantic-ai__*__ga.jsonl``): ``response.created`` -> per output item ``res
 ``conversation.item.added``, [``response.content_part.added``, deltas, ``response.output_{audio,text}.done``,
 ``response.output_audio_transcript.done``, ``response.content_part.done``], ``conversation.item.done``,
 ``response.output_item.done`` -> ``response.done`` -> ``rate_limits.updated``. Beta uses its own names, sends
-``rate_limits.updated`` right after ``response.created`` (banyan-landing beta traces),
-``conversation.item.created`` once and no ``conversation.item.done``. An audio answer streams, clause by clause, the
+``rate_limits.updated`` when the model starts answering, before the first output item (banyan-landing beta traces:
+a response cancelled before it answered has none), ``conversation.item.created`` once and no
+``conversation.item.done``. A transcription of user audio that finishes while the response streams is sent by the
+response (:meth:`ResponseRun.hold`) once its answer has progressed far enough, so it lands among the answer's deltas
+at every pace, as in the recorded GA traces. An audio answer streams, clause by clause, the
 clause's transcript deltas then its audio deltas. The last item's done events, ``response.done`` and
 ``rate_limits.updated`` go out as one burst, as the service sends them, so a client event answering e.g.
 ``function_call_arguments.done`` is handled after ``response.done``.
@@ -31,6 +34,7 @@ Json = Dict[str, Any]
 
 FIRST_OUTPUT_S = 0.25  #: model latency before the first output item (times ``pace``)
 TEXT_TOKEN_S = 0.02  #: time between text deltas (times ``pace``)
+TEXT_DELTA_MS = 20.0  #: how far a text or arguments delta advances the answer (for held transcriptions)
 AUDIO_LEAD_MS = 250  #: how far audio is sent ahead of real time when paced
 #: what a ``gpt-realtime-2.x`` model says before a tool call when the responder gave no text
 COMMENTARY = "I'll check that for you."
@@ -91,6 +95,8 @@ class ResponseRun:
         self._chunks = 0
         self._input_tokens = (0, 0)
         self.status_details: Optional[Json] = None
+        self._progress_ms = 0.0  #: how far the answer has streamed: ms of audio, TEXT_DELTA_MS per text delta
+        self._held: List[Tuple[float, List[Json]]] = []  #: (progress due, events) of held transcriptions
 
     # -- events ---------------------------------------------------------------------------------------------------
     def _ev(self, ga_type: str, **fields: Any) -> Json:
@@ -145,13 +151,30 @@ class ResponseRun:
             limits.insert(0, {"name": "requests", "limit": 20000, "remaining": 19999, "reset_seconds": 0.003})
         return self._ev("rate_limits.updated", rate_limits=limits)
 
-    def opening_events(self) -> List[Json]:
-        """``response.created``; in beta followed by ``rate_limits.updated``, as the beta traces send it at the
-        start of a response (GA sends it after ``response.done``)."""
-        events = [self.created_event()]
+    def _answering(self) -> List[Json]:
+        """What goes out when the model starts answering: beta's ``rate_limits.updated`` (GA sends it after
+        ``response.done``)."""
         if self.conn.config.rate_limits and self.dialect is Dialect.BETA:
-            events.append(self._rate_limits(max(0, 15000000 - self.conn.tokens_used)))
-        return events
+            return [self._rate_limits(max(0, 15000000 - self.conn.tokens_used))]
+        return []
+
+    def hold(self, events: List[Json], after_ms: float) -> None:
+        """Send ``events`` (a transcription's end) once the answer has streamed ``after_ms`` more, or when the
+        response ends (before ``response.done``; after it when cancelled)."""
+        self._held.append((self._progress_ms + after_ms, events))
+
+    def _advance(self, ms: float) -> List[Json]:
+        """The answer streamed ``ms`` more: the held events now due."""
+        self._progress_ms += ms
+        due = [e for at, events in self._held if at <= self._progress_ms for e in events]
+        self._held = [(at, events) for at, events in self._held if at > self._progress_ms]
+        return due
+
+    def _release(self) -> List[Json]:
+        """Every held event (the response ends)."""
+        due = [e for _, events in self._held for e in events]
+        self._held = []
+        return due
 
     def cancel(self, reason: str) -> List[Json]:
         """End the response now (``client_cancelled`` / ``turn_detected``); returns the events to emit."""
@@ -159,7 +182,7 @@ class ResponseRun:
             return []
         events = [e for o in self.outputs if not o.done for e in self._close(o, "incomplete")]
         self.status_details = {"type": "cancelled", "reason": reason}
-        return events + self._finale("cancelled")
+        return events + self._finale("cancelled") + self._release()
 
     # -- the stream ----------------------------------------------------------------------------------------------
     def _context(self) -> ResponderContext:
@@ -180,6 +203,7 @@ class ResponseRun:
         result = yield Call(lambda: responder(ctx))
         if self.finished:
             return
+        carry: List[Json] = self._answering()
         try:
             if isinstance(result, CallFailed):
                 raise result.error
@@ -188,10 +212,12 @@ class ResponseRun:
             logger.error("responder failed: %s", type(exc).__name__)
             logger.debug("responder traceback", exc_info=exc)
             self.status_details = {"type": "failed", "error": {"type": "server_error", "code": "responder_error"}}
-            yield self._finale("failed")
+            yield carry + self._release() + self._finale("failed")
             return
         pace = self.conn.config.pace
         if pace and (FIRST_OUTPUT_S + reply.delay) > 0:
+            yield carry
+            carry = []
             yield Pause((FIRST_OUTPUT_S + reply.delay) * pace)
             if self.finished:
                 return
@@ -200,7 +226,6 @@ class ResponseRun:
         if isinstance(limit, int) and estimate_tokens(text) > limit:
             text, calls, status = text[: limit * 4], [], "incomplete"
             self.status_details = {"type": "incomplete", "reason": "max_output_tokens"}
-        carry: List[Json] = []
         phase = _phase_of(self.conn.session.model, bool(calls))
         if phase == "commentary" and not text and reply.audio is None:
             text = COMMENTARY  # a 2.x model says what it is about to do before calling a tool
@@ -213,7 +238,7 @@ class ResponseRun:
             carry = yield from self._function_call(len(self.outputs), call, carry)
             if self.finished:
                 return
-        yield carry + self._finale(status)
+        yield carry + self._release() + self._finale(status)
 
     def _open(self, item: ConversationItem, audio: bool, part: Optional[Json], carry: List[Json]) -> List[Json]:
         stored = None
@@ -227,11 +252,6 @@ class ResponseRun:
             events.append(self._ev(kind, previous_item_id=prev, item=item_wire(item, self.dialect)))
         out = _Output(index, item, stored, audio)
         self.outputs.append(out)
-        if self.conn.awaiting_answer:  # the answer has started: transcriptions may complete now
-            for stream in self.conn.awaiting_answer:
-                stream.ready_at = 0.0
-            self.conn.awaiting_answer.clear()
-            self.conn.worker.wake()
         self._current = out
         if part is not None:
             events.append(self._ev("response.content_part.added", response_id=self.id, item_id=item.id,
@@ -320,16 +340,13 @@ class ResponseRun:
                 pos += n
             cuts.append(audio[pos:])
         batch: List[Json] = opening
-        if not pace and self.conn.transcribing:  # let a pending transcription's ``completed`` follow the opening
-            yield batch
-            batch = []
-            if self.finished:
-                return []
         for ci, clause in enumerate(clauses):
             for tok in clause:
                 out.text += tok
                 ga = "response.output_audio_transcript.delta" if audio_out else "response.output_text.delta"
                 batch.append(self._delta(out, ga, tok))
+                if not audio_out:
+                    batch += self._advance(TEXT_DELTA_MS)
                 if pace:
                     yield batch
                     batch = []
@@ -368,6 +385,7 @@ class ResponseRun:
                     out.stored.add_audio(chunk, ms)
                 batch.append(self._delta(out, "response.output_audio.delta", base64.b64encode(chunk).decode(),
                                          obfuscate=False))
+                batch += self._advance(ms)
         call_out: Optional[_Output] = None
         if interleaved is not None:  # the call opens and streams before the message is done
             call_out, call_events = self._call_events(interleaved)
@@ -385,6 +403,7 @@ class ResponseRun:
         for tok in tokenize(call.arguments_json):
             item.arguments = (item.arguments or "") + tok
             batch.append(self._args_delta(out, tok))
+            batch += self._advance(TEXT_DELTA_MS)
             if pace:
                 yield batch
                 batch = []

@@ -7,14 +7,14 @@ intelligible, but it has speech's level, rhythm and spectrum, so VAD, playback a
 """
 import re
 from functools import lru_cache
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
 from ..protocol.audio_formats import PCM16, wire_rate
 from ._util import bytes_per_ms, encode_from_int16
 
-__all__ = ["synthesize", "chunk_sizes_ms", "split_audio", "MS_PER_CHAR", "CHUNK_SCHEDULE_MS"]
+__all__ = ["synthesize", "spoken_ends_ms", "chunk_sizes_ms", "split_audio", "MS_PER_CHAR", "CHUNK_SCHEDULE_MS"]
 
 MS_PER_CHAR = 65.0
 WORD_GAP_MS = 45.0
@@ -46,24 +46,49 @@ def _word(rate: int, n_chars: int, speed: float, f_start: float, rng: np.random.
     return wave * env
 
 
+def _timeline(text: str, speed: float) -> List[Tuple[str, float, float]]:
+    """``(token, sound ms, pause ms after it)`` for each word and punctuation mark of ``text``."""
+    out: List[Tuple[str, float, float]] = []
+    for tok in _WORD.findall(text):
+        if tok[0].isalnum() or tok[0] == "_":
+            out.append((tok, len(tok) * MS_PER_CHAR / speed, WORD_GAP_MS / speed))
+        else:
+            pause = SENTENCE_PAUSE_MS if tok in ".!?" else CLAUSE_PAUSE_MS if tok in ",;:" else 0.0
+            out.append((tok, 0.0, pause / speed))
+    return out
+
+
+def _speed(speed: float) -> float:
+    return min(4.0, max(0.25, speed or 1.0))
+
+
+def spoken_ends_ms(text: str, speed: float = 1.0) -> List[float]:
+    """When each word and punctuation mark of ``text`` has been said in :func:`synthesize`'s audio (ms from its
+    start): the pieces of :func:`~realtime_sync.testing._util.tokenize` that are not blank, in order."""
+    ends, clock = [], 0.0
+    for _, sound, pause in _timeline(text, _speed(speed)):
+        clock += sound
+        ends.append(clock)
+        clock += pause
+    return ends
+
+
 @lru_cache(maxsize=128)
 def synthesize(text: str, fmt: str = PCM16, speed: float = 1.0) -> bytes:
     """Speech-like audio for ``text`` in a wire format (PCM16 24 kHz, or G.711 at 8 kHz)."""
     rate = wire_rate(fmt)
-    speed = min(4.0, max(0.25, speed or 1.0))
+    speed = _speed(speed)
     rng = np.random.default_rng(len(text))
     pieces: List[np.ndarray] = []
     pitch = 165.0
-    for tok in _WORD.findall(text):
-        if tok[0].isalnum() or tok[0] == "_":
+    for tok, sound, pause in _timeline(text, speed):
+        if sound:
             pieces.append(_word(rate, len(tok), speed, pitch, rng))
-            pieces.append(np.zeros(int(rate * WORD_GAP_MS / 1000 / speed)))
             pitch = max(120.0, pitch - 3.0)
         elif tok in ".!?":
-            pieces.append(np.zeros(int(rate * SENTENCE_PAUSE_MS / 1000 / speed)))
             pitch = 165.0
-        elif tok in ",;:":
-            pieces.append(np.zeros(int(rate * CLAUSE_PAUSE_MS / 1000 / speed)))
+        if pause:
+            pieces.append(np.zeros(int(rate * pause / 1000)))
     if not pieces:
         pieces.append(np.zeros(int(rate * 0.2)))
     wave = np.concatenate(pieces)

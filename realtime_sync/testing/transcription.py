@@ -10,18 +10,20 @@ it never responds. Client events that make no sense without responses are refuse
 does not accept: see :func:`transcription_refusal`.
 """
 import logging
-from typing import Any, Dict, List, Optional, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Dict, Generator, List, Optional, Tuple, Union
 
 from ..protocol import Dialect, audio_format_wire
 from ..protocol.audio_formats import PCM16
-from ._util import new_id, obfuscation, tokenize
+from ._util import bytes_per_ms, new_id, obfuscation, tokenize
 from .checks import EventError
 from .conversation import StoredItem
 from .responder import TranscriptionRequest
 from .worker import Pause, Stream
 
 __all__ = ["TRANSCRIPTION_VAD_DEFAULTS", "DEFAULT_TRANSCRIPTION", "LOGPROBS_INCLUDE", "default_transcription_wire",
-           "transcription_client_events", "transcription_refusal", "session_event", "transcribe_item"]
+           "transcription_client_events", "transcription_refusal", "session_event", "Transcript", "stream_partial",
+           "transcribe_item", "deliver"]
 
 logger = logging.getLogger("realtime_sync.testing.transcription")
 Json = Dict[str, Any]
@@ -78,47 +80,130 @@ def session_event(conn: Any, which: str) -> Json:
     return conn.ev(f"session.{which}", session=state.to_wire())
 
 
-# -- transcribing committed items ------------------------------------------------------------------------------------
-def transcribe_item(conn: Any, stored: StoredItem) -> None:
-    """Transcribe a user audio item with the server's ``transcriber`` when the session has transcription on, and
-    stream ``conversation.item.input_audio_transcription.delta``s and ``.completed`` (or ``.failed``)."""
+# -- transcribing: while speech is heard, then the committed item ----------------------------------------------------
+#: a streaming transcriber is asked what it has recognised at most this often (ms of speech audio)
+PARTIAL_STEP_MS = 100.0
+#: a transcription finishes once the answer it overlaps has streamed this much (ms of audio; a text or arguments
+#: delta counts 20 ms): the recorded GA traces show ``completed`` among the answer's first audio deltas
+COMPLETED_AFTER_MS = 750.0
+#: without a response to overlap, ``completed`` follows the commit after this long (times ``pace``; at once at pace 0)
+COMPLETED_LAG_S = 0.5
+
+
+@dataclass
+class Transcript:
+    """A committed item's transcription: ``now`` goes out at once (after the ``response.created`` the commit
+    caused), ``held`` when the transcription is due (see :func:`deliver`)."""
+
+    now: List[Json]
+    held: List[Json]
+
+
+def _model(settings: Json) -> str:
+    return settings.get("model") or "whisper-1"
+
+
+def _request(conn: Any, audio: bytes, fmt: str, ms: float, item_id: str, settings: Json) -> TranscriptionRequest:
+    return TranscriptionRequest(audio, fmt, int(ms), item_id, _model(settings),
+                                language=settings.get("language") or None, prompt=settings.get("prompt") or None)
+
+
+def _wants_logprobs(conn: Any) -> bool:
+    return LOGPROBS_INCLUDE in (conn.session.wire.get("include") or ())
+
+
+def _deltas(conn: Any, item_id: str, pieces: List[str]) -> List[Json]:
+    logprobs = _wants_logprobs(conn)
+    out = []
+    for piece in pieces:
+        ev = conn.ev("conversation.item.input_audio_transcription.delta", item_id=item_id, content_index=0,
+                     delta=piece)
+        if logprobs:
+            ev["logprobs"] = _logprobs(piece)
+        ev["obfuscation"] = obfuscation(piece)  # both dialects
+        out.append(ev)
+    return out
+
+
+def stream_partial(conn: Any, end_ms: Optional[float] = None) -> None:
+    """While server VAD hears speech (``conn.speech_item_id``): ask a streaming transcriber (one with a ``partial``
+    method, see :class:`~realtime_sync.testing.TranscriptionRequest`) what it has recognised of the speech so far,
+    every :data:`PARTIAL_STEP_MS` of audio and once more at ``end_ms`` (where speech stopped), and send what it adds
+    as deltas of the speech's item: live, a streaming model's deltas arrive before ``speech_stopped`` (GA trace
+    three-server-vad-turns). ``whisper-1`` transcribes only committed audio."""
+    partial = getattr(conn.config.transcriber, "partial", None)
+    settings = conn.session.transcription
+    item_id = conn.speech_item_id
+    if partial is None or settings is None or item_id is None or _model(settings) == "whisper-1":
+        return
+    now = conn.audio.stream_ms if end_ms is None else end_ms
+    if end_ms is None and now - conn.speech_heard_ms < PARTIAL_STEP_MS:
+        return
+    conn.speech_heard_ms = now
+    audio = conn.audio.peek(conn.speech_start_ms, now)
+    request = _request(conn, audio, conn.audio.fmt, len(audio) / bytes_per_ms(conn.audio.fmt), item_id, settings)
+    try:
+        text = str(partial(request))
+    except Exception as exc:  # the final transcription reports failures; a partial one only stops streaming
+        logger.error("transcriber.partial failed: %s", type(exc).__name__)
+        logger.debug("transcriber.partial traceback", exc_info=exc)
+        return
+    heard = conn.speech_text
+    if len(text) > len(heard) and text.startswith(heard):
+        conn.speech_text = text
+        conn.emit_many(_deltas(conn, item_id, tokenize(text[len(heard):])))
+
+
+def transcribe_item(conn: Any, stored: StoredItem, streamed: str = "") -> Optional[Transcript]:
+    """Transcribe a user audio item with the server's ``transcriber`` when the session has transcription on.
+    ``streamed``: what :func:`stream_partial` already sent for it; the deltas go on from there when the transcript
+    starts with it. ``whisper-1`` sends its transcript as one delta, just before ``completed``."""
     settings = conn.session.transcription
     parts = stored.item.content or []
     if settings is None or not parts or parts[0].type != "input_audio":
-        return
-    model = settings.get("model") or "whisper-1"
-    request = TranscriptionRequest(bytes(stored.audio), stored.audio_format, stored.audio_ms, stored.item.id or "",
-                                   model, language=settings.get("language") or None,
-                                   prompt=settings.get("prompt") or None)
+        return None
+    item_id = stored.item.id or ""
+    model = _model(settings)
     try:
-        transcript: Optional[str] = str(conn.config.transcriber(request))
-        parts[0].transcript = transcript
-        failure = None
+        transcript = str(conn.config.transcriber(_request(conn, bytes(stored.audio), stored.audio_format,
+                                                          stored.audio_ms, item_id, settings)))
     except Exception as exc:  # reported as the service reports a failed transcription
         logger.error("transcriber failed: %s", type(exc).__name__)
         logger.debug("transcriber traceback", exc_info=exc)
-        transcript, failure = None, exc
-    logprobs = LOGPROBS_INCLUDE in (conn.session.wire.get("include") or ())
-    conn.transcribing += 1
-    stream_of: List[Any] = []
-    stream = Stream(_counted(conn, _steps(conn, stored, model, transcript, failure, logprobs, stream_of)),
-                    "transcription")
-    stream_of.append(stream)
-    conn.worker.add(stream)
+        return Transcript([], [conn.ev("conversation.item.input_audio_transcription.failed", item_id=item_id,
+                                       content_index=0, error={
+                                           "type": "transcription_error", "code": "transcription_failed",
+                                           "message": f"Input transcription failed ({type(exc).__name__})."})])
+    parts[0].transcript = transcript
+    done = conn.ev("conversation.item.input_audio_transcription.completed", item_id=item_id, content_index=0,
+                   transcript=transcript, usage=_usage(conn, model, stored.audio_ms, transcript))
+    if _wants_logprobs(conn):
+        done["logprobs"] = _logprobs(transcript)
+    if model == "whisper-1":
+        return Transcript([], _deltas(conn, item_id, [transcript] if transcript else []) + [done])
+    rest = transcript[len(streamed):] if transcript.startswith(streamed) else ""
+    return Transcript(_deltas(conn, item_id, tokenize(rest)), [done])
 
 
-def _counted(conn: Any, steps: Any) -> Any:
-    """``steps``, keeping ``conn.transcribing`` (read by a response at pace 0) while they run."""
-    try:
-        result = None
-        while True:
-            try:
-                step = steps.send(result)
-            except StopIteration:
-                return
-            result = yield step
-    finally:
-        conn.transcribing -= 1
+def deliver(conn: Any, transcript: Transcript) -> None:
+    """Send a transcription's ``now`` deltas, and its ``held`` events when it finishes: while a response streams,
+    that response sends them once it has streamed :data:`COMPLETED_AFTER_MS` more (or when it ends: before its
+    ``response.done``, after it when cancelled), as the recorded traces show ``completed`` late, among the answer's
+    deltas; otherwise at once at pace 0, else :data:`COMPLETED_LAG_S` later (times ``pace``)."""
+    conn.emit_many(transcript.now)
+    run = conn.active_response
+    pace = conn.config.pace
+    if run is not None and not run.finished:
+        run.hold(transcript.held, COMPLETED_AFTER_MS)
+    elif not pace:
+        conn.emit_many(transcript.held)
+    else:
+        conn.worker.add(Stream(_later(transcript.held, COMPLETED_LAG_S * pace), "transcription"))
+
+
+def _later(events: List[Json], seconds: float) -> Generator[Any, Any, None]:
+    yield Pause(seconds)
+    yield events
 
 
 def _logprobs(text: str) -> List[Json]:
@@ -126,65 +211,13 @@ def _logprobs(text: str) -> List[Json]:
             for tok in tokenize(text)]
 
 
-def _usage(conn: Any, model: str, audio_ms: int, transcript: str) -> Json:
+def _usage(conn: Any, model: str, audio_ms: float, transcript: str) -> Json:
     if "whisper" in model:
         seconds = max(1, round(audio_ms / 1000))
         usage: Json = {"type": "duration", "seconds": seconds}
         if conn.dialect is Dialect.BETA:
             usage["duration"] = seconds  # the strict beta schema names it ``duration``; clients read ``seconds``
         return usage
-    audio_tokens, text_tokens = max(1, audio_ms // 100), max(1, (len(transcript) + 3) // 4)
+    audio_tokens, text_tokens = max(1, int(audio_ms) // 100), max(1, (len(transcript) + 3) // 4)
     return {"type": "tokens", "total_tokens": audio_tokens + text_tokens, "input_tokens": audio_tokens,
             "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens}, "output_tokens": text_tokens}
-
-
-#: at most this long (times pace) a transcription's ``completed`` waits for the answer's first output item
-COMPLETED_LAG_S = 3.0
-
-
-def _steps(conn: Any, stored: StoredItem, model: str, transcript: Optional[str], failure: Optional[BaseException],
-           logprobs: bool, stream_of: List[Any]) -> Any:
-    item_id, pace = stored.item.id, conn.config.pace
-    if pace:
-        yield Pause(0.1 * pace)
-    if transcript is None:
-        yield [conn.ev("conversation.item.input_audio_transcription.failed", item_id=item_id, content_index=0,
-                       error={"type": "transcription_error", "code": "transcription_failed",
-                              "message": f"Input transcription failed ({type(failure).__name__})."})]
-        return
-    deltas = [transcript] if model == "whisper-1" else tokenize(transcript)
-    batch: List[Json] = []
-    for delta in deltas:
-        ev = conn.ev("conversation.item.input_audio_transcription.delta", item_id=item_id, content_index=0,
-                     delta=delta)
-        if logprobs:
-            ev["logprobs"] = _logprobs(delta)
-        ev["obfuscation"] = obfuscation(delta)  # both dialects
-        batch.append(ev)
-        if pace:
-            yield batch
-            batch = []
-            yield Pause(0.03 * pace)
-    done = conn.ev("conversation.item.input_audio_transcription.completed", item_id=item_id, content_index=0,
-                   transcript=transcript, usage=_usage(conn, model, stored.audio_ms, transcript))
-    if logprobs:
-        done["logprobs"] = _logprobs(transcript)
-    run = conn.active_response
-    if run is not None and not run.finished:
-        # live, ``completed`` comes late: after the answer has started (recorded GA traces: after the response's
-        # content_part.added, among its audio deltas)
-        if batch:
-            yield batch
-            batch = []
-        if pace and not run.outputs:  # until the answer's first output item opens (ResponseRun wakes it)
-            waiting = conn.awaiting_answer
-            waiting.append(stream_of[0])
-            yield Pause(COMPLETED_LAG_S * pace)
-            if stream_of[0] in waiting:
-                waiting.remove(stream_of[0])
-        elif not pace:  # the response opens its first output item in its own step while a transcription is pending
-            for _ in range(8):
-                if run.finished or run.outputs or run is not conn.active_response:
-                    break
-                yield []
-    yield batch + [done]

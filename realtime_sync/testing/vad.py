@@ -85,21 +85,24 @@ class InputAudioBuffer:
         self.buffer.clear()
         self.reset_vad()
 
+    def _offset(self, ms: Optional[float], default: int) -> int:
+        """The buffer offset (whole samples) of stream time ``ms`` (``default`` when None)."""
+        if ms is None:
+            return default
+        off = int(round((ms - self.buffer_start_ms) * bytes_per_ms(self.fmt)))
+        off -= off % self.width
+        return max(0, min(len(self.buffer), off))
+
+    def peek(self, start_ms: Optional[float] = None, end_ms: Optional[float] = None) -> bytes:
+        """A copy of the buffered audio between ``start_ms`` and ``end_ms`` (stream times; None: the ends)."""
+        end = self._offset(end_ms, len(self.buffer))
+        return bytes(self.buffer[min(self._offset(start_ms, 0), end):end])
+
     def take(self, start_ms: Optional[float] = None, end_ms: Optional[float] = None) -> bytes:
         """Remove and return the buffer up to ``end_ms`` (all of it when None); audio before ``start_ms`` is
         dropped. What follows ``end_ms`` stays buffered."""
-        bpm = bytes_per_ms(self.fmt)
-
-        def offset(ms: Optional[float], default: int) -> int:
-            if ms is None:
-                return default
-            off = int(round((ms - self.buffer_start_ms) * bpm))
-            off -= off % self.width
-            return max(0, min(len(self.buffer), off))
-
-        end = offset(end_ms, len(self.buffer))
-        start = min(offset(start_ms, 0), end)
-        audio = bytes(self.buffer[start:end])
+        audio = self.peek(start_ms, end_ms)
+        end = self._offset(end_ms, len(self.buffer))
         del self.buffer[:end]
         self.buffer_start_ms += end / self.width * 1000.0 / self.rate
         return audio

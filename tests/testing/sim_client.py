@@ -1,5 +1,6 @@
 """A minimal blocking WebSocket client (websockets' sync client) for the simulator tests, plus audio makers."""
 import json
+import re
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -90,6 +91,14 @@ def voiced(ms: float, rate: int = 24000, level: float = 0.3, f0: float = 150.0) 
 
 def silence(ms: float, rate: int = 24000) -> np.ndarray:
     return np.zeros(int(rate * ms / 1000), dtype=np.int16)
+
+
+def spoken(text: str) -> np.ndarray:
+    """``text`` said by the simulator's speech synth (int16, 24 kHz), without its clause pauses: they are longer
+    than the default ``silence_duration_ms`` (200 ms), so server VAD would end the turn at each comma."""
+    from realtime_sync.testing import synthesize
+
+    return np.frombuffer(synthesize(re.sub(r"[,;:]", "", text)), dtype="<i2")
 
 
 def append_events(audio: bytes, chunk: int = 4800) -> List[Json]:

@@ -8,7 +8,7 @@ import pytest
 
 from realtime_sync.testing.openai_models import openai_model_checker
 from realtime_sync.testing.validate import SERVICE_NULL_KEYS, drop_service_nulls, emitted_event_errors
-from tests.testing.sim_client import append_events, open_client, silence, user_text, voiced
+from tests.testing.sim_client import append_events, open_client, silence, spoken, user_text, voiced
 
 
 def test_null_keys_are_sent_as_the_service_sends_them(make_fake_server):
@@ -139,30 +139,58 @@ def test_gpt_realtime_2x_sends_phase_and_a_commentary_message_before_a_tool_call
         assert all("phase" not in o for o in c.recv_until("response.done")[-1]["response"]["output"])
 
 
+def _vad_turn(server, transcription_model, text):
+    """One server-VAD turn (``text`` said at the synth's rate, 100 ms appends) with an audio answer; the events."""
+    with open_client(server) as c:
+        c.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"], "audio": {
+            "input": {"transcription": {"model": transcription_model}}}}})
+        c.expect("session.updated")
+        for ev in append_events(np.concatenate([silence(300), spoken(text), silence(900)]).astype("<i2").tobytes()):
+            c.send(ev)
+        return c.recv_until("response.done", timeout=20)
+
+
 @pytest.mark.parametrize("pace", [0, 0.2])
-def test_input_transcription_completes_after_the_answer_has_started(make_fake_server, pace):
-    """Difference 3 (traces three-server-vad-turns / server-vad-audio-turn, GA): the transcription's deltas follow
-    response.created and its ``completed`` comes after the response's first output item has opened."""
+def test_input_transcription_streams_during_speech_and_completes_among_the_answer(make_fake_server, pace):
+    """Difference 3 (GA traces three-server-vad-turns and server-vad-audio-turn-with-input-transcription): a
+    streaming transcription model's deltas arrive while the user speaks (before ``speech_stopped``), the rest right
+    after ``response.created``, and ``completed`` late, among the answer's audio deltas; the same order at every
+    pace."""
     from realtime_sync.testing import scripted, scripted_transcripts
 
-    server = make_fake_server(pace=pace, responder=scripted("Heard you, thanks.", then=None),
-                              transcriber=scripted_transcripts("Hello there, how are you?"))
-    with open_client(server) as c:
-        c.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"], "audio": {
-            "input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}}})
-        c.expect("session.updated")
-        audio = np.concatenate([silence(300), voiced(800), silence(900)]).astype("<i2").tobytes()
-        for ev in append_events(audio):
-            c.send(ev)
-        types = [e["type"] for e in c.recv_until("response.done", timeout=10)]
-        if "conversation.item.input_audio_transcription.completed" not in types:  # paced: it may come later still
-            types += [e["type"] for e in c.recv_until("conversation.item.input_audio_transcription.completed")]
-    first_delta = types.index("conversation.item.input_audio_transcription.delta")
-    completed = types.index("conversation.item.input_audio_transcription.completed")
-    assert types.index("response.created") < first_delta < completed
-    assert types.index("response.content_part.added") < completed
-    if not pace:  # unpaced, the order is fixed: after the answer's opening, before its deltas
-        assert types[completed - 1] == "response.content_part.added"
+    said = "Hello, my name is Marcelo."
+    server = make_fake_server(pace=pace, responder=scripted("Hi Marcelo! Nice to meet you.", then=None),
+                              transcriber=scripted_transcripts(said))
+    events = _vad_turn(server, "gpt-realtime-whisper", said)
+    types = [e["type"] for e in events]
+    delta, done = ("conversation.item.input_audio_transcription." + k for k in ("delta", "completed"))
+    item_id = events[types.index("input_audio_buffer.committed")]["item_id"]
+    deltas = [i for i, t in enumerate(types) if t == delta]
+    during = [i for i in deltas if types.index("input_audio_buffer.speech_started") < i
+              < types.index("input_audio_buffer.speech_stopped")]
+    after = [i for i in deltas if i not in during]
+    assert during and after  # the last words are recognised after the speech ended
+    assert all(types.index("response.created") < i < types.index("response.output_item.added") for i in after)
+    assert "".join(events[i]["delta"] for i in deltas) == said
+    assert {events[i]["item_id"] for i in deltas} == {item_id} and all(events[i]["obfuscation"] for i in deltas)
+    completed = types.index(done)
+    audio = [i for i, t in enumerate(types) if t == "response.output_audio.delta"]
+    assert audio[0] < completed < audio[-1]  # late: among the answer's audio
+    assert events[completed]["transcript"] == said and events[completed]["usage"]["type"] == "duration"
+
+
+def test_whisper_1_transcribes_only_the_committed_turn(make_fake_server):
+    """``whisper-1`` is not a streaming model: no deltas during speech; its one delta comes just before
+    ``completed``, after the answer has started (banyan-landing beta traces)."""
+    from realtime_sync.testing import scripted, scripted_transcripts
+
+    server = make_fake_server(responder=scripted("Hi Marcelo! Nice to meet you.", then=None),
+                              transcriber=scripted_transcripts("Hello, my name is Marcelo."))
+    types = [e["type"] for e in _vad_turn(server, "whisper-1", "Hello, my name is Marcelo.")]
+    delta = types.index("conversation.item.input_audio_transcription.delta")
+    assert types.count("conversation.item.input_audio_transcription.delta") == 1
+    assert types[delta + 1] == "conversation.item.input_audio_transcription.completed"
+    assert types.index("response.content_part.added") < delta
 
 
 def test_phase_on_a_created_assistant_message_is_kept_and_a_bad_value_refused(fake_server):

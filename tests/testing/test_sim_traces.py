@@ -9,70 +9,30 @@ every depth) as in the trace. Ids and content are not compared, and neither is t
 (the 2026-08 recordings stop at ``response.done`` or show none; PROTOCOL.md section 12 and the newer traces show
 it after ``response.done``, which is what the simulator does by default).
 """
-from typing import Any, Dict, Iterable, List, Set
+from typing import Any, Dict, List
 
 import pytest
 
-from realtime_sync.testing import FunctionCall, Reply, scripted
+from realtime_sync.testing import scripted
+from tests.support.trace_order import collapse, field_paths, replies
 from tests.support.traces import CLIENT_TYPES, load_trace
 from tests.testing.sim_client import SimClient
 
 
-def _collapse(types: List[str]) -> List[str]:
-    out: List[str] = []
-    for t in types:
-        if not (out and out[-1] == t and t.endswith(".delta")):
-            out.append(t)
-    return out
-
-
-def _paths(value: Any, prefix: str = "") -> Set[str]:
-    out: Set[str] = set()
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            path = f"{prefix}.{key}" if prefix else key
-            out.add(path)
-            out |= _paths(sub, path)
-    elif isinstance(value, list):
-        for sub in value:
-            out |= _paths(sub, prefix + "[]")
-    return out
-
-
-def _field_paths(events: Iterable[Dict[str, Any]]) -> Set[str]:
-    """Every key path the events have (``response.output[].content[].text``), merged over the events."""
-    out: Set[str] = set()
-    for event in events:
-        out |= _paths(event)
-    return out
-
-
-def _replies(trace: List[Dict[str, Any]]) -> List[Reply]:
-    """The assistant's answers, one per response.done, from the trace's output items."""
-    replies = []
-    for event in trace:
-        if event["type"] != "response.done":
-            continue
-        reply = Reply()
-        for item in event["response"]["output"]:
-            if item["type"] == "message":
-                reply.text += "".join(p.get("text") or p.get("transcript") or "" for p in item["content"])
-            elif item["type"] == "function_call":
-                reply.function_calls.append(FunctionCall(item["name"], item["arguments"], item["call_id"]))
-        replies.append(reply)
-    return replies
-
-
-@pytest.mark.parametrize("name", [
+#: the recorded text-input turns (the audio traces are replayed by test_sim_traces_audio.py)
+TEXT_TRACES = [
     "pydantic-ai__text-in-audio-out-turn__ga.jsonl",
     "pydantic-ai__function-call-round-trip-text__ga.jsonl",
     "pydantic-ai__history-seeding-text-turn__ga.jsonl",
     "pydantic-ai__text-in-audio-out-turn-gpt-4o-realtime-preview__beta.jsonl",
     "pydantic-ai__gpt-realtime-2.1-tool-round-multi-item__ga.jsonl",
-])
+]
+
+
+@pytest.mark.parametrize("name", TEXT_TRACES)
 def test_replayed_trace_yields_the_same_server_event_types(make_fake_server, name):
     trace = load_trace(name)
-    server = make_fake_server(responder=scripted(*_replies(trace), then=None),
+    server = make_fake_server(responder=scripted(*replies(trace), then=None),
                               rate_limits=any(e["type"] == "rate_limits.updated" for e in trace))
     beta = name.endswith("__beta.jsonl")
     model = trace[0]["session"]["model"]
@@ -84,23 +44,23 @@ def test_replayed_trace_yields_the_same_server_event_types(make_fake_server, nam
         for event in trace:
             if event["type"] in CLIENT_TYPES:
                 # the server events recorded before this client event must have arrived first
-                while len(_collapse(got)) < len(_collapse(expected)) or (expected and got[-1] != expected[-1]):
+                while len(collapse(got)) < len(collapse(expected)) or (expected and got[-1] != expected[-1]):
                     got_events.append(client.recv(5))
                     got.append(got_events[-1]["type"])
                 client.send(event)
             else:
                 expected.append(event["type"])
-        while len(_collapse(got)) < len(_collapse(expected)) or got[-1] != expected[-1]:
+        while len(collapse(got)) < len(collapse(expected)) or got[-1] != expected[-1]:
             got_events.append(client.recv(5))
             got.append(got_events[-1]["type"])
         got_events += client.drain(0.3)  # nothing more may follow
         got = [e["type"] for e in got_events]
     if expected[-1] == "response.done" and got[-1] == "rate_limits.updated" and "rate_limits.updated" in expected:
         got.pop()  # the recording stopped at the last response.done, before its rate_limits.updated
-    assert _collapse(got) == _collapse(expected)
+    assert collapse(got) == collapse(expected)
     assert server.connections[0].dialect.value == ("beta" if beta else "ga")
     # the same fields, present or absent, in each event type (values, ids and null-vs-value are not compared)
     for etype in sorted(set(expected)):
-        want = _field_paths(e for e in trace if e["type"] == etype)
-        have = _field_paths(e for e in got_events if e["type"] == etype)
+        want = field_paths(e for e in trace if e["type"] == etype)
+        have = field_paths(e for e in got_events if e["type"] == etype)
         assert want and have == want, f"{etype}: missing {sorted(want - have)}, extra {sorted(have - want)}"

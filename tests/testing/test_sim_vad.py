@@ -68,7 +68,10 @@ def test_vad_turn_end_to_end_with_transcription(make_fake_server):
         for ev in append_events(turn1):
             c.send(ev)
         started = c.expect("input_audio_buffer.speech_started")
-        stopped = c.expect("input_audio_buffer.speech_stopped")
+        heard = c.recv_until("input_audio_buffer.speech_stopped")  # the transcription streams during speech
+        stopped = heard[-1]
+        assert {(e["type"], e["item_id"]) for e in heard[:-1]} == {
+            ("conversation.item.input_audio_transcription.delta", started["item_id"])}
         assert abs(started["audio_start_ms"] - 700) <= TOL and abs(stopped["audio_end_ms"] - 2700) <= TOL
         assert started["item_id"] == stopped["item_id"]
         committed = c.expect("input_audio_buffer.committed")
@@ -82,7 +85,7 @@ def test_vad_turn_end_to_end_with_transcription(make_fake_server):
         types = [e["type"] for e in rest]
         assert "conversation.item.input_audio_transcription.completed" in types
         completed = next(e for e in rest if e["type"].endswith("transcription.completed"))
-        deltas = [e["delta"] for e in rest if e["type"].endswith("transcription.delta")]
+        deltas = [e["delta"] for e in heard[:-1] + rest if e["type"].endswith("transcription.delta")]
         assert completed["transcript"] == "Hello there." == "".join(deltas) and completed["usage"]["type"] == "tokens"
         text = next(e for e in rest if e["type"] == "response.output_text.done")["text"]
         assert text == "You said: Hello there."  # the default responder heard the transcript
@@ -92,7 +95,8 @@ def test_vad_turn_end_to_end_with_transcription(make_fake_server):
             c.send(ev)
         started2 = c.expect("input_audio_buffer.speech_started")  # ms keep counting across turns
         assert abs(started2["audio_start_ms"] - (3200 + 1000 - 300)) <= TOL
-        assert abs(c.expect("input_audio_buffer.speech_stopped")["audio_end_ms"] - (3200 + 1600 + 500)) <= TOL
+        stopped2 = c.recv_until("input_audio_buffer.speech_stopped")[-1]
+        assert abs(stopped2["audio_end_ms"] - (3200 + 1600 + 500)) <= TOL
         item_id = c.expect("input_audio_buffer.committed")["item_id"]
         c.recv_until("rate_limits.updated")
     stored = server.connections[0].conversation.get(item_id)
