@@ -21,7 +21,7 @@ from .transcription import session_event, transcribe_item, transcription_client_
 from .vad import InputAudioBuffer, VadEvent
 from .worker import Stream
 
-__all__ = ["handle_message", "start_response"]
+__all__ = ["handle_message", "start_response", "feed_input_audio"]
 
 logger = logging.getLogger("realtime_sync.testing.handlers")
 Json = Dict[str, Any]
@@ -44,6 +44,8 @@ def handle_message(conn: Any, message: Union[str, bytes]) -> None:
             return
         conn.received.append(event)
         conn.server._record_received(event)
+        if conn.call is not None:
+            conn.call.client_event(conn)
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         etype = event.get("type")
         if etype is None:
@@ -115,8 +117,14 @@ def _output_audio_clear(conn: Any, event: Json, command: Any) -> None:
 
 # -- input audio ---------------------------------------------------------------------------------------------------
 def _append(conn: Any, event: Json, command: Any) -> None:
+    feed_input_audio(conn, command.audio)
+
+
+def feed_input_audio(conn: Any, audio: bytes) -> None:
+    """Input audio (wire bytes of the session's input format) into the buffer and the server VAD, as
+    ``input_audio_buffer.append`` does; also how a SIP caller's voice reaches the call's session. Lock held."""
     vad = conn.session.turn_detection
-    for found in conn.audio.append(command.audio, vad):
+    for found in conn.audio.append(audio, vad):
         _vad_event(conn, found, vad or {})
 
 

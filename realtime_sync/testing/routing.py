@@ -4,6 +4,8 @@ Failures follow PROTOCOL.md section 12: on OpenAI paths the upgrade succeeds and
 event and a close (3000 for auth, 4000 for the model or a refused beta); Azure paths answer HTTP 401/404 at the
 handshake. ``?intent=transcription`` (PROTOCOL.md section 2) opens a transcription session and needs no ``model``
 (Azure: no deployment); any other ``intent`` is refused with ``invalid_value`` and close 4000 (Azure: HTTP 400).
+``?call_id=`` attaches a sideband WebSocket to an accepted SIP call (OpenAI paths only; see
+:mod:`realtime_sync.testing.calls`).
 """
 import fnmatch
 import logging
@@ -12,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..protocol import Dialect
 from ..protocol.model_names import REALTIME_MODELS
+from .calls import call_route_failure
 from .connection import Route
 
 __all__ = ["DEFAULT_MODELS", "route_request", "extract_key", "mask_key", "AZURE_401"]
@@ -113,6 +116,8 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
         route.failure = ("beta_api_shape_disabled", "The Realtime Beta API is no longer supported. Please use "
                          "/v1/realtime for the GA API.", 4000, "invalid_request_error.beta_api_shape_disabled")
         return route
+    if "call_id" in query:
+        return _call_route(server, route, query["call_id"])
     bad_intent = _intent_error(intent)
     if bad_intent is not None:
         route.failure = ("invalid_value", bad_intent, 4000, "invalid_request_error.invalid_value")
@@ -127,6 +132,25 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     elif not _model_ok(model, server._models):
         route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
                          4000, "invalid_request_error.invalid_model")
+    return route
+
+
+def _call_route(server: Any, route: Route, call_id: str) -> Route:
+    """``?call_id=``: a sideband attached to an accepted SIP call (``model`` optional and ignored; the session is
+    the call's). See :mod:`realtime_sync.testing.calls`."""
+    if route.dialect is not Dialect.GA:
+        route.failure = ("invalid_request_error", "Sideband connections (call_id) use the GA protocol.", 4000,
+                         "invalid_request_error")
+        return route
+    call, refused = call_route_failure(server, call_id)
+    if refused is not None:
+        code, message = refused
+        route.failure = (code, message, 4000, f"invalid_request_error.{code}")
+        return route
+    assert call is not None and call.session is not None
+    route.call = call
+    route.model = call.session.model
+    route.session_init = None
     return route
 
 

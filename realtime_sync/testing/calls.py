@@ -1,0 +1,330 @@
+"""SIP calls in the simulator: the calls REST endpoints, the call's session and its sideband WebSockets.
+
+A call is born ringing when the simulator's phone (:mod:`realtime_sync.testing.phone`) places it. Then, as the
+service does (ADDENDUM-2026-12 A4):
+
+* ``POST /v1/realtime/calls/{call_id}/accept`` with a GA session object as the body (``type: "realtime"``
+  required, validated like a ``session.update``; ``model`` defaults to ``gpt-realtime``) answers the call and
+  creates its session; ``/reject`` (``status_code``, default 603, a SIP final status 300-699) declines a ringing
+  call; ``/refer`` (``target_uri`` required) transfers an accepted call; ``/hangup`` ends an accepted call. Each
+  answers 200 with an empty body; errors have the service's JSON error shape.
+* ``wss://.../v1/realtime?call_id=...`` (``model`` optional, ignored) attaches a *sideband* WebSocket to an accepted
+  call's session: a normal GA session (``session.created`` first; tools, responses, ``session.update``) whose input
+  audio is the caller's voice and whose output audio goes to the caller.
+
+What the sources do not say, and this module therefore guesses (the closest plausible behaviour):
+
+* Error texts and codes of the calls endpoints: an unknown call id answers 404 ``call_not_found``; accepting a call
+  twice 400 ``call_already_accepted``; an action on a call that ended (rejected, hung up, transferred, unanswered)
+  400 ``call_ended``; ``refer``/``hangup`` on a ringing call 400 ``call_not_accepted`` (reject it instead);
+  ``reject`` after accept 400 ``call_already_accepted`` (hang up instead).
+* A sideband for an unknown, ringing or ended call gets an ``error`` event (``call_not_found`` /
+  ``call_not_accepted`` / ``call_ended``) and close 4000, like the other post-upgrade refusals.
+* Ending an accepted call (``hangup``, ``refer``, the caller hanging up) cancels a response in progress without
+  events and closes every sideband WebSocket with 1000 (reason ``call ended``); nothing documents a
+  ``session.closed``-like event for realtime sessions.
+* Audio on a call goes to the caller, as on WebRTC (PROTOCOL.md section 5, the banyan-landing WebRTC traces): the
+  sideband gets no ``response.output_audio.delta``; it gets ``output_audio_buffer.started`` with the first audio,
+  ``output_audio_buffer.stopped`` once the caller has heard it all (after ``response.done``, at the simulator's
+  ``pace``), and, when the caller barges in or the app sends ``output_audio_buffer.clear`` while audio is playing,
+  ``output_audio_buffer.cleared`` (then ``conversation.item.truncated`` at the audio heard, as the trace shows).
+* A call has one session. A second sideband attached later (say, after a reconnect) continues it (same session id,
+  configuration and conversation); attaching while another sideband is open takes the call over and closes the
+  older WebSocket with 1000 (reason ``replaced by a newer sideband connection``).
+"""
+import logging
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote
+
+from ..protocol import Dialect
+from ._util import new_id
+from .checks import check_client_event
+from .conversation import Conversation
+from .session_state import SessionState
+
+__all__ = ["SimCall", "CallRegistry", "CALL_ACTIONS", "call_route_failure"]
+
+logger = logging.getLogger("realtime_sync.testing.calls")
+Json = Dict[str, Any]
+Reply = Tuple[int, Optional[Json]]
+CALL_ACTIONS = ("accept", "reject", "refer", "hangup")
+_ACCEPT_KEYS = ("type", "model", "audio", "include", "instructions", "max_output_tokens", "output_modalities",
+                "parallel_tool_calls", "prompt", "reasoning", "tool_choice", "tools", "tracing", "truncation")
+
+
+def _error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None) -> Reply:
+    return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+
+class SimCall:
+    """One SIP call: its state, the session the app accepted it with, its sideband connections and what the caller
+    heard. ``lock`` (re-entrant) is also the lock of every sideband connection of the call, so the shared session
+    and conversation change under one lock; ``cond`` signals every change of state."""
+
+    def __init__(self, server: Any, caller: str, sip_headers: List[Json],
+                 sip_media_security: Optional[str]) -> None:
+        self.server = server
+        self.call_id = "rtc_" + new_id("x")[2:]
+        self.caller = caller
+        self.sip_headers = sip_headers
+        self.sip_media_security = sip_media_security
+        self.created_at = int(time.time())
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
+        self.state = "ringing"  #: ringing / accepted / rejected / referred / ended / unanswered / refused
+        self.session: Optional[SessionState] = None
+        self.conversation = Conversation()
+        self.conversation_id = new_id("conv")
+        self.accepted_session: Optional[Json] = None  #: the accept's body as received
+        self.connections: List[Any] = []  #: every sideband attached, in order
+        self.reject_status: Optional[int] = None
+        self.referred_to: Optional[str] = None
+        self.ended_by: Optional[str] = None  #: ``app`` / ``caller`` / ``phone`` (not accepted in time) / ``server``
+        self.engaged = False  #: a sideband sent a client event
+        self.replies: List[str] = []  #: what the assistant said to the caller, one entry per message
+        self.responses_done = 0
+        self.heard = bytearray()  #: assistant audio that went to the caller (PCM16 24 kHz)
+        self.digits_sent = ""
+        self.playback: Optional["Playback"] = None
+
+    # -- inspection ----------------------------------------------------------------------------------------------------
+    @property
+    def current(self) -> Optional[Any]:
+        """The open sideband connection (the latest attached), or None."""
+        with self.lock:
+            for conn in reversed(self.connections):
+                if conn.is_open and not conn._closing:
+                    return conn
+            return None
+
+    @property
+    def ended(self) -> bool:
+        return self.state not in ("ringing", "accepted")
+
+    @property
+    def quiet(self) -> bool:
+        """No response in progress and no assistant audio still playing to the caller."""
+        with self.lock:
+            conn = self.current
+            playing = self.playback is not None and not self.playback.done
+            return not playing and (conn is None or conn.active_response is None)
+
+    def _changed(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
+    # -- REST actions --------------------------------------------------------------------------------------------------
+    def _check_active(self, action: str) -> Optional[Reply]:
+        if self.state in ("ringing", "accepted"):
+            return None
+        return _error(400, f"Call '{self.call_id}' has already ended ({self.state}); it cannot be {action}ed.",
+                      "call_ended")
+
+    def accept(self, body: Json) -> Reply:
+        with self.lock:
+            refused = self._check_active("accept")
+            if refused is not None:
+                return refused
+            if self.state == "accepted":
+                return _error(400, f"Call '{self.call_id}' has already been accepted.", "call_already_accepted")
+            unknown = [k for k in body if k not in _ACCEPT_KEYS]
+            if unknown:
+                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+            if "type" not in body:
+                return _error(400, "Missing required parameter: 'type'.", "missing_required_parameter", "type")
+            if body["type"] != "realtime":
+                return _error(400, f"Invalid value: '{body['type']}'. Supported values are: 'realtime'.",
+                              "invalid_value", "type")
+            err = check_client_event({"type": "session.update", "session": body}, Dialect.GA)
+            if err is not None:
+                param = err.param[len("session."):] if err.param and err.param.startswith("session.") else err.param
+                return _error(400, err.message, err.code, param)
+            model = body.get("model") or "gpt-realtime"
+            if not self.server._model_allowed(model):
+                return _error(400, f"The model '{model}' does not exist or you do not have access to it.",
+                              "model_not_found", "model")
+            config = self.server._config
+            self.session = SessionState(Dialect.GA, model, new_id("sess"), config.session_seconds or 3600.0, body)
+            self.accepted_session = dict(body)
+            self.state = "accepted"
+            logger.info("call %s accepted (%d session fields)", self.call_id, len(body))
+            self._changed()
+            return 200, None
+
+    def reject(self, body: Json) -> Reply:
+        with self.lock:
+            refused = self._check_active("reject")
+            if refused is not None:
+                return refused
+            if self.state == "accepted":
+                return _error(400, f"Call '{self.call_id}' has already been accepted; hang it up instead.",
+                              "call_already_accepted")
+            unknown = [k for k in body if k != "status_code"]
+            if unknown:
+                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+            status = body.get("status_code", 603)
+            if isinstance(status, bool) or not isinstance(status, int):
+                return _error(400, "Invalid type for 'status_code': expected an integer.", "invalid_type",
+                              "status_code")
+            if not 300 <= status <= 699:
+                return _error(400, f"Invalid 'status_code': {status}. Expected a SIP final status from 300 to 699.",
+                              "invalid_value", "status_code")
+            self.reject_status = status
+            self.end("rejected", "app")
+            return 200, None
+
+    def refer(self, body: Json) -> Reply:
+        with self.lock:
+            refused = self._check_active("refer") or self._check_accepted("refer")
+            if refused is not None:
+                return refused
+            unknown = [k for k in body if k != "target_uri"]
+            if unknown:
+                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+            target = body.get("target_uri")
+            if target is None:
+                return _error(400, "Missing required parameter: 'target_uri'.", "missing_required_parameter",
+                              "target_uri")
+            if not isinstance(target, str) or not target:
+                return _error(400, "Invalid value for 'target_uri': expected a non-empty string (tel: or sip: URI).",
+                              "invalid_value", "target_uri")
+            self.referred_to = target
+            self.end("referred", "app")
+            return 200, None
+
+    def hangup(self, body: Json) -> Reply:
+        with self.lock:
+            refused = self._check_active("hangup") or self._check_accepted("hang")
+            if refused is not None:
+                return refused
+            if body:
+                key = next(iter(body))
+                return _error(400, f"Unknown parameter: '{key}'.", "unknown_parameter", key)
+            self.end("ended", "app")
+            return 200, None
+
+    def _check_accepted(self, action: str) -> Optional[Reply]:
+        if self.state == "accepted":
+            return None
+        verb = "hung up" if action == "hang" else "transferred"
+        return _error(400, f"Call '{self.call_id}' has not been accepted; it cannot be {verb} (reject it instead).",
+                      "call_not_accepted")
+
+    # -- the end -------------------------------------------------------------------------------------------------------
+    def end(self, state: str, by: str) -> bool:
+        """End the call (``state``: rejected / referred / ended / unanswered / refused) unless it already ended;
+        every sideband is closed with 1000. Returns whether this call ended it."""
+        with self.lock:
+            if self.ended:
+                return False
+            self.state, self.ended_by = state, by
+            conns = [c for c in self.connections if c.is_open]
+            for conn in conns:
+                run = conn.active_response
+                if run is not None and not run.finished:
+                    run.finished = True  # dropped without events: the session is going away
+                    if run.stream is not None:
+                        run.stream.finished = True
+                    conn.active_response = None
+            if self.playback is not None:
+                self.playback.done = True
+            logger.info("call %s ended: %s by %s", self.call_id, state, by)
+            self._changed()
+        for conn in conns:
+            conn._close_async(1000, "call ended")
+        return True
+
+    # -- sideband ------------------------------------------------------------------------------------------------------
+    def attach(self, conn: Any) -> None:
+        """A sideband connection starts (its reader thread, before ``session.created``)."""
+        with self.lock:
+            older = [c for c in self.connections if c.is_open and c is not conn]
+            self.connections.append(conn)
+            self._changed()
+        for old in older:
+            logger.info("call %s: a newer sideband takes over", self.call_id)
+            old._close_async(1000, "replaced by a newer sideband connection")
+
+    def detach(self, conn: Any) -> None:
+        self._changed()
+
+    def client_event(self, conn: Any) -> None:
+        """A sideband sent a client event (called under the lock)."""
+        if not self.engaged:
+            self.engaged = True
+            self._changed()
+
+    def observe(self, conn: Any, event: Json) -> None:
+        """Every event a sideband of the call emits (under the lock): what the caller heard."""
+        etype = event.get("type")
+        if etype == "response.output_audio_transcript.done":
+            self.replies.append(event.get("transcript") or "")
+        elif etype == "response.output_text.done":
+            self.replies.append(event.get("text") or "")
+        elif etype == "response.done":
+            self.responses_done += 1
+        else:
+            return
+        self._changed()
+
+
+class Playback:
+    """Assistant audio playing to the caller: one response's, from ``started_at`` (monotonic), ``total_ms`` long."""
+
+    def __init__(self, response_id: str, item_id: str) -> None:
+        self.response_id = response_id
+        self.item_id = item_id
+        self.started_at: Optional[float] = None
+        self.total_ms = 0.0
+        self.done = False
+
+
+def call_route_failure(server: Any, call_id: str) -> Tuple[Optional[SimCall], Optional[Tuple[str, str]]]:
+    """The call a sideband attaches to, or the (code, message) refusing it."""
+    call = server.calls.get(call_id)
+    if call is None:
+        return None, ("call_not_found", f"Call '{call_id}' not found.")
+    with call.lock:
+        if call.state == "ringing":
+            return None, ("call_not_accepted", f"Call '{call_id}' has not been accepted yet.")
+        if call.state != "accepted":
+            return None, ("call_ended", f"Call '{call_id}' has already ended ({call.state}).")
+    return call, None
+
+
+class CallRegistry:
+    """The simulator's calls by id (kept after they end, for inspection)."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        self._lock = threading.Lock()
+        self._calls: Dict[str, SimCall] = {}
+
+    def new(self, caller: str, sip_headers: List[Json], sip_media_security: Optional[str]) -> SimCall:
+        call = SimCall(self._server, caller, sip_headers, sip_media_security)
+        with self._lock:
+            self._calls[call.call_id] = call
+        return call
+
+    def get(self, call_id: str) -> Optional[SimCall]:
+        with self._lock:
+            return self._calls.get(call_id)
+
+    def all(self) -> List[SimCall]:
+        with self._lock:
+            return list(self._calls.values())
+
+    def handle(self, call_id: str, action: str, body: Json) -> Reply:
+        """``POST .../calls/{call_id}/{action}`` (``call_id`` still percent-encoded)."""
+        call_id = unquote(call_id)
+        call = self.get(call_id)
+        if call is None:
+            return _error(404, f"Call '{call_id}' not found.", "call_not_found", "call_id")
+        handler = {"accept": call.accept, "reject": call.reject, "refer": call.refer, "hangup": call.hangup}[action]
+        return handler(body)
+
+    def end_all(self, by: str = "server") -> None:
+        for call in self.all():
+            call.end("ended", by)
