@@ -35,14 +35,17 @@ What the sources do not say, and this module therefore guesses (the closest plau
 import logging
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Generator, List, Optional, Tuple
 from urllib.parse import unquote
 
+from ..audio.g711 import WireDecoder
 from ..protocol import Dialect
+from ..protocol.audio_formats import PCM16, PCM16_RATE, bytes_for_ms
 from ._util import new_id
-from .checks import check_client_event
+from .checks import EventError, check_client_event
 from .conversation import Conversation
 from .session_state import SessionState
+from .worker import Pause, Stream
 
 __all__ = ["SimCall", "CallRegistry", "CALL_ACTIONS", "call_route_failure"]
 
@@ -56,6 +59,31 @@ _ACCEPT_KEYS = ("type", "model", "audio", "include", "instructions", "max_output
 
 def _error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None) -> Reply:
     return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+
+class Playback:
+    """One response's audio playing to the caller since ``started_at`` (monotonic), ``total_ms`` long so far, at
+    ``pace`` (0: heard as soon as sent). ``items`` are its message items with where each starts in the playback."""
+
+    def __init__(self, response_id: str, pace: float, heard_from: int) -> None:
+        self.response_id = response_id
+        self.pace = pace
+        self.started_at = time.monotonic()
+        self.total_ms = 0.0
+        self.items: List[Tuple[str, float]] = []  #: (item id, start ms in the playback)
+        self.heard_from = heard_from  #: where this playback starts in :attr:`SimCall.heard`
+        self.done = False  #: drained (``stopped``), cleared, or replaced
+        self.response_finished = False
+
+    def played_ms(self) -> float:
+        """How much the caller has heard by now."""
+        if not self.pace:
+            return self.total_ms
+        return min(self.total_ms, (time.monotonic() - self.started_at) * 1000.0 / self.pace)
+
+    def drained_in(self) -> float:
+        """Seconds until the caller has heard it all."""
+        return max(0.0, self.started_at + self.total_ms / 1000.0 * self.pace - time.monotonic())
 
 
 class SimCall:
@@ -84,10 +112,9 @@ class SimCall:
         self.ended_by: Optional[str] = None  #: ``app`` / ``caller`` / ``phone`` (not accepted in time) / ``server``
         self.engaged = False  #: a sideband sent a client event
         self.replies: List[str] = []  #: what the assistant said to the caller, one entry per message
-        self.responses_done = 0
         self.heard = bytearray()  #: assistant audio that went to the caller (PCM16 24 kHz)
         self.digits_sent = ""
-        self.playback: Optional["Playback"] = None
+        self.playback: Optional[Playback] = None
 
     # -- inspection ----------------------------------------------------------------------------------------------------
     @property
@@ -256,6 +283,63 @@ class SimCall:
             self.engaged = True
             self._changed()
 
+    # -- audio to the caller (called by the response under the lock) -----------------------------------------------
+    def play(self, conn: Any, response_id: str, item_id: str, chunk: bytes, fmt: str, ms: float) -> List[Json]:
+        """A response's audio chunk goes to the caller instead of the sideband; returns the events to emit in
+        its place (``output_audio_buffer.started`` with the response's first chunk)."""
+        events: List[Json] = []
+        pb = self.playback
+        if pb is None or pb.response_id != response_id or pb.done:
+            if pb is not None:
+                pb.done = True  # a newer response's audio replaces what was left
+            pb = self.playback = Playback(response_id, conn.config.pace, len(self.heard))
+            events.append(conn.ev("output_audio_buffer.started", response_id=response_id))
+        if not pb.items or pb.items[-1][0] != item_id:
+            pb.items.append((item_id, pb.total_ms))
+        pb.total_ms += ms
+        self.heard += chunk if fmt == PCM16 else WireDecoder(fmt, PCM16_RATE).decode(chunk)
+        return events
+
+    def response_finished(self, conn: Any, run: Any) -> None:
+        """A response ended: once its audio has played out, ``output_audio_buffer.stopped``."""
+        pb = self.playback
+        if pb is None or pb.response_id != run.id or pb.done:
+            return
+        pb.response_finished = True
+        conn.worker.add(Stream(self._drain(conn, pb), "playout"))
+
+    def _drain(self, conn: Any, pb: Playback) -> Generator[Any, Any, None]:
+        while not pb.done and pb.drained_in() > 0:
+            yield Pause(pb.drained_in())
+        if pb.done:
+            return
+        pb.done = True
+        self._changed()
+        yield [conn.ev("output_audio_buffer.stopped", response_id=pb.response_id)]
+
+    def clear_playback(self, conn: Any, truncate: bool) -> Tuple[List[Json], List[Json]]:
+        """Cut the audio playing to the caller (barge-in, ``output_audio_buffer.clear``): the
+        ``output_audio_buffer.cleared`` event, and (``truncate``) the ``conversation.item.truncated`` that ends the
+        item where the caller stopped hearing it. Empty lists when nothing is playing."""
+        pb = self.playback
+        if pb is None or pb.done:
+            return [], []
+        played = pb.played_ms()
+        pb.done = True
+        del self.heard[pb.heard_from + bytes_for_ms(PCM16, int(played)):]
+        self._changed()
+        cleared = [conn.ev("output_audio_buffer.cleared", response_id=pb.response_id)]
+        if not truncate or played >= pb.total_ms:
+            return cleared, []
+        item_id, start = next(((i, s) for i, s in reversed(pb.items) if s <= played), pb.items[0])
+        audio_end_ms = int(played - start)
+        try:
+            conn.conversation.truncate(item_id, 0, audio_end_ms)
+        except EventError:  # the item was deleted meanwhile: nothing to truncate
+            return cleared, []
+        return cleared, [conn.ev("conversation.item.truncated", item_id=item_id, content_index=0,
+                                 audio_end_ms=audio_end_ms)]
+
     def observe(self, conn: Any, event: Json) -> None:
         """Every event a sideband of the call emits (under the lock): what the caller heard."""
         etype = event.get("type")
@@ -263,22 +347,9 @@ class SimCall:
             self.replies.append(event.get("transcript") or "")
         elif etype == "response.output_text.done":
             self.replies.append(event.get("text") or "")
-        elif etype == "response.done":
-            self.responses_done += 1
         else:
             return
         self._changed()
-
-
-class Playback:
-    """Assistant audio playing to the caller: one response's, from ``started_at`` (monotonic), ``total_ms`` long."""
-
-    def __init__(self, response_id: str, item_id: str) -> None:
-        self.response_id = response_id
-        self.item_id = item_id
-        self.started_at: Optional[float] = None
-        self.total_ms = 0.0
-        self.done = False
 
 
 def call_route_failure(server: Any, call_id: str) -> Tuple[Optional[SimCall], Optional[Tuple[str, str]]]:

@@ -138,7 +138,6 @@ class SimConnection:
             if self.call is not None:  # a sideband: the call's session and conversation, shared by its sidebands
                 self.session, self.conversation = self.call.session, self.call.conversation
                 self.conversation_id = self.call.conversation_id
-                self.call.attach(self)
             else:
                 self.session = SessionState(self.dialect, route.model, new_id("sess"), lifetime or 3600.0,
                                             route.session_init, kind=route.intent or "realtime")
@@ -148,6 +147,8 @@ class SimConnection:
                 for rule in self.server.faults.rules_for_new_connection():
                     self.watch_fault(rule)
                 self.emit(session_event(self, "created"))
+                if self.call is not None:
+                    self.call.attach(self)  # the caller's audio and digits may come from now on
             while not self._closing:
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     self._expire()

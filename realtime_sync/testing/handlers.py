@@ -112,7 +112,11 @@ def _apply_session(conn: Any, update: Json, transcription: bool) -> None:
 
 
 def _output_audio_clear(conn: Any, event: Json, command: Any) -> None:
-    logger.debug("output_audio_buffer.clear ignored: WebRTC/SIP only")
+    if conn.call is None:
+        logger.debug("output_audio_buffer.clear ignored: WebRTC/SIP only")
+        return
+    cleared, _ = conn.call.clear_playback(conn, truncate=False)  # the app truncates, if it wants to
+    conn.emit_many(cleared)
 
 
 # -- input audio ---------------------------------------------------------------------------------------------------
@@ -135,9 +139,15 @@ def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
         conn.emit(conn.ev("input_audio_buffer.speech_started", audio_start_ms=found.ms,
                           item_id=conn.speech_item_id))
         run = conn.active_response
-        if run is not None and vad.get("interrupt_response", True):
+        interrupt = vad.get("interrupt_response", True)
+        truncated: list = []
+        if conn.call is not None and interrupt:  # the caller barges in: the audio playing to them stops
+            cleared, truncated = conn.call.clear_playback(conn, truncate=True)
+            conn.emit_many(cleared)
+        if run is not None and interrupt:
             conn.emit_many(run.cancel("turn_detected"))
             conn.worker.wake()
+        conn.emit_many(truncated)
         return
     if found.kind == "stopped":
         item_id = conn.speech_item_id or new_id("item")

@@ -20,9 +20,10 @@ What the phone does, in order (one thread per call, ``rt-sim-phone``):
    (state ``unanswered``, ended by ``phone``) and a later accept gets ``call_ended``.
 3. Waits ``timeout`` seconds for a sideband WebSocket (``?call_id=``); without one the caller hangs up (state
    ``ended``, ended by ``caller``): the simulator runs a call's session only while a sideband is attached.
-4. With ``wait_for_greeting`` (the default) waits, up to ``timeout``, for the app's first response to the caller to
-   end (a caller listens to the greeting first); then plays ``audio`` into the call as input audio (server VAD
-   hears it: trailing silence is added so the turn ends) and waits, up to ``timeout``, for the answer to finish.
+4. With ``wait_for_greeting`` (the default) waits, up to ``timeout``, for the assistant's first message to the
+   caller to finish playing (a caller listens to the greeting first); then plays ``audio`` into the call as input
+   audio (server VAD hears it: trailing silence is added so the turn ends) and listens, up to ``timeout``, to the
+   answer (a message said, not just a tool call).
 5. Presses the ``dtmf`` digits (``input_audio_buffer.dtmf_event_received`` events, as the service sends them:
    ``event`` and ``received_at``, no ``event_id``), one every 100 ms of simulator time (none at ``pace=0``).
 
@@ -207,6 +208,11 @@ class PlacedCall:
                                          f"repl{'y' if len(call.replies) == 1 else 'ies'}")
             return call.replies[count - 1]
 
+    @property
+    def script_done(self) -> bool:
+        """Whether the phone is through with what ``place_call`` asked (or gave up: see :attr:`error`)."""
+        return self._script_done.is_set()
+
     def wait_script(self, timeout: float = 10.0) -> None:
         """Wait until the phone played the audio and pressed the digits given to ``place_call`` (or gave up)."""
         if not self._script_done.wait(timeout):
@@ -320,8 +326,10 @@ class PlacedCall:
         logger.info("call %s: webhook answered %s", self.call_id, self.webhook_status or self.webhook_error)
         status = self.webhook_status
         if status is None or not 200 <= status < 300:
-            self._call.end("refused", "app")
-            return self._call.state == "accepted"
+            with self._call.lock:  # no accept will come (unless the app accepted before failing its answer)
+                if self._call.state == "ringing":
+                    self._call.end("refused", "app")
+                return self._call.state == "accepted"
         try:
             accepted = self.wait_accepted(self._timeout)
         except RealtimeTimeoutError:
@@ -338,16 +346,18 @@ class PlacedCall:
             raise
         if self._greeting:
             try:
-                self._wait(lambda: (call.responses_done >= 1 and call.quiet) or call.ended, timeout, "no greeting")
+                self._wait(lambda: (len(call.replies) >= 1 and call.quiet) or call.ended, timeout, "no greeting")
             except RealtimeTimeoutError:
                 logger.info("call %s: no greeting within %s s; the caller speaks anyway", self.call_id, timeout)
         if self._audio:
             with call.lock:
-                before = call.responses_done
+                before = len(call.replies)
             self._play(self._audio, tail=True)
-            if self._dtmf:
-                self._wait(lambda: (call.responses_done > before and call.quiet) or call.ended, timeout,
+            try:  # an answer is something said (a response that only calls a tool is not one yet)
+                self._wait(lambda: (len(call.replies) > before and call.quiet) or call.ended, timeout,
                            "no answer to the caller's audio")
+            except RealtimeTimeoutError:
+                logger.info("call %s: no answer within %s s; the caller goes on", self.call_id, timeout)
         if self._dtmf:
             self.press(self._dtmf)
 
