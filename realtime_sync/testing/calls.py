@@ -149,7 +149,7 @@ class SimCall:
         return _error(400, f"Call '{self.call_id}' has already ended ({self.state}); it cannot be {action}ed.",
                       "call_ended")
 
-    def accept(self, body: Json) -> Reply:
+    def accept(self, body: Json, azure: bool = False) -> Reply:
         with self.lock:
             refused = self._check_active("accept")
             if refused is not None:
@@ -169,7 +169,7 @@ class SimCall:
                 param = err.param[len("session."):] if err.param and err.param.startswith("session.") else err.param
                 return _error(400, err.message, err.code, param)
             model = body.get("model") or "gpt-realtime"
-            if not self.server._model_allowed(model):
+            if not self.server._model_allowed(model, azure):
                 return _error(400, f"The model '{model}' does not exist or you do not have access to it.",
                               "model_not_found", "model")
             config = self.server._config
@@ -240,9 +240,10 @@ class SimCall:
                       "call_not_accepted")
 
     # -- the end -------------------------------------------------------------------------------------------------------
-    def end(self, state: str, by: str) -> bool:
+    def end(self, state: str, by: str, close: bool = True) -> bool:
         """End the call (``state``: rejected / referred / ended / unanswered / refused) unless it already ended;
-        every sideband is closed with 1000. Returns whether this call ended it."""
+        every sideband is closed with 1000 (unless ``close`` is False: the server is stopping and closes them).
+        Returns whether this call ended it."""
         with self.lock:
             if self.ended:
                 return False
@@ -259,7 +260,7 @@ class SimCall:
                 self.playback.done = True
             logger.info("call %s ended: %s by %s", self.call_id, state, by)
             self._changed()
-        for conn in conns:
+        for conn in conns if close else ():
             conn._close_async(1000, "call ended")
         return True
 
@@ -387,15 +388,19 @@ class CallRegistry:
         with self._lock:
             return list(self._calls.values())
 
-    def handle(self, call_id: str, action: str, body: Json) -> Reply:
-        """``POST .../calls/{call_id}/{action}`` (``call_id`` still percent-encoded)."""
+    def handle(self, call_id: str, action: str, body: Json, azure: bool = False) -> Reply:
+        """``POST .../calls/{call_id}/{action}`` (``call_id`` still percent-encoded; ``azure``: under ``/openai/v1``,
+        where ``model`` names a deployment)."""
         call_id = unquote(call_id)
         call = self.get(call_id)
         if call is None:
             return _error(404, f"Call '{call_id}' not found.", "call_not_found", "call_id")
-        handler = {"accept": call.accept, "reject": call.reject, "refer": call.refer, "hangup": call.hangup}[action]
+        if action == "accept":
+            return call.accept(body, azure)
+        handler = {"reject": call.reject, "refer": call.refer, "hangup": call.hangup}[action]
         return handler(body)
 
-    def end_all(self, by: str = "server") -> None:
+    def end_all(self) -> None:
+        """The server stops: every live call ends (``ended`` by ``server``); the server closes the sidebands."""
         for call in self.all():
-            call.end("ended", by)
+            call.end("ended", "server", close=False)

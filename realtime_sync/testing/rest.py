@@ -104,7 +104,7 @@ def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes
     if not isinstance(payload, dict):
         return _error(400, "Invalid type for the request body: expected an object.", "invalid_type")
     if call is not None:
-        return server.calls.handle(call.group(2), call.group(3), payload)
+        return server.calls.handle(call.group(2), call.group(3), payload, azure)
     return mint_secret(server, payload, dialect)
 
 

@@ -4,10 +4,9 @@ Failures follow PROTOCOL.md section 12: on OpenAI paths the upgrade succeeds and
 event and a close (3000 for auth, 4000 for the model or a refused beta); Azure paths answer HTTP 401/404 at the
 handshake. ``?intent=transcription`` (PROTOCOL.md section 2) opens a transcription session and needs no ``model``
 (Azure: no deployment); any other ``intent`` is refused with ``invalid_value`` and close 4000 (Azure: HTTP 400).
-``?call_id=`` attaches a sideband WebSocket to an accepted SIP call (OpenAI paths only; see
-:mod:`realtime_sync.testing.calls`).
+``?call_id=`` attaches a sideband WebSocket to an accepted SIP call (see :mod:`realtime_sync.testing.calls`; on
+the Azure GA path too, a guess: refusals there are HTTP 404/400 at the handshake, as Azure refuses other requests).
 """
-import fnmatch
 import logging
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
@@ -63,10 +62,6 @@ def extract_key(headers: Any, query: Dict[str, Any], allow_query: bool = False) 
     if allow_query and query.get("api-key"):
         return query["api-key"][0]
     return None
-
-
-def _model_ok(model: str, patterns: Optional[Sequence[str]]) -> bool:
-    return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
 
 
 def _intent_error(intent: Optional[str]) -> Optional[str]:
@@ -129,7 +124,7 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     if not model:
         route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
                          "invalid_request_error.missing_model")
-    elif not _model_ok(model, server._models):
+    elif not server._model_allowed(model):
         route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
                          4000, "invalid_request_error.invalid_model")
     return route
@@ -168,6 +163,16 @@ def _azure_route(server: Any, path: str, query: Dict[str, str], headers: Any,
             return 404, _AZURE_404
     else:
         deployment = query.get("model") or ""
+    if "call_id" in query:  # a guess: Azure documents no sideband; served as on OpenAI, refusals at the handshake
+        if preview or beta:
+            return 400, {"error": {"code": "invalid_value", "message": "Sideband connections (call_id) use the GA "
+                                   "protocol."}}
+        call, refused = call_route_failure(server, query["call_id"])
+        if refused is not None:
+            return 404 if refused[0] == "call_not_found" else 400, {"error": {"code": refused[0],
+                                                                              "message": refused[1]}}
+        assert call is not None and call.session is not None
+        return Route(path=path, kind="azure", dialect=Dialect.GA, model=call.session.model, call=call)
     intent = query.get("intent")
     bad_intent = _intent_error(intent)
     if bad_intent is not None:

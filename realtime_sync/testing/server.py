@@ -14,7 +14,7 @@ import selectors
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from websockets.sync.server import serve
 
@@ -23,12 +23,10 @@ from ..protocol import Dialect
 from .calls import CallRegistry
 from .connection import Route, ServerConfig, SimConnection
 from .faults import Faults
+from .phone import AudioInput, PlacedCall, place_call
 from .responder import Responder, Transcriber, default_responder, default_transcriber
 from .rest import mint_secret, serve_http
 from .routing import DEFAULT_MODELS, route_request
-
-if TYPE_CHECKING:
-    from .phone import AudioInput, PlacedCall
 
 __all__ = ["FakeRealtimeServer"]
 
@@ -123,7 +121,7 @@ class FakeRealtimeServer:
             return
         deadline = time.monotonic() + timeout
         self._stopping.set()
-        self.calls.end_all("server")
+        self.calls.end_all()
         try:
             self._wake_w.send(b"x")
         except OSError:
@@ -253,22 +251,23 @@ class FakeRealtimeServer:
             return [c for c in self._connections if c.is_open]
 
     # -- phone calls --------------------------------------------------------------------------------------------------
-    def place_call(self, webhook_url: str, secret: str, *, caller: str = "+15550100", audio: "AudioInput" = None,
+    def place_call(self, webhook_url: str, secret: str, *, caller: str = "+15550100", audio: AudioInput = None,
                    dtmf: str = "", timeout: float = 10.0, wait_for_greeting: bool = True,
                    to: str = "sip:proj_simulator@sip.api.openai.com", sip_headers: Optional[List[Json]] = None,
                    sip_media_security: Optional[str] = "srtp",
-                   webhook_timeout: Optional[float] = None) -> "PlacedCall":
+                   webhook_timeout: Optional[float] = None) -> PlacedCall:
         """Place a SIP call to the app whose webhook is ``webhook_url``: POST a ``realtime.call.incoming`` signed
         with ``secret``, wait for the accept and a sideband, then play ``audio`` (WAV path or PCM16 24 kHz bytes)
         and press ``dtmf`` into the call. Returns a :class:`~realtime_sync.testing.phone.PlacedCall` at once; see
         :func:`realtime_sync.testing.phone.place_call`."""
-        from .phone import place_call
-
         return place_call(self, webhook_url, secret, caller=caller, audio=audio, dtmf=dtmf, timeout=timeout,
                           wait_for_greeting=wait_for_greeting, to=to, sip_headers=sip_headers,
                           sip_media_security=sip_media_security, webhook_timeout=webhook_timeout)
 
-    def _model_allowed(self, model: str) -> bool:
+    def _model_allowed(self, model: str, azure: bool = False) -> bool:
+        """Whether a model (an Azure deployment when ``azure``) is served."""
+        if azure:
+            return self._azure_deployments is None or model in self._azure_deployments
         return self._models is None or any(fnmatch.fnmatchcase(model, p) for p in self._models)
 
     # -- keys ---------------------------------------------------------------------------------------------------------

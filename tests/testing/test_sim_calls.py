@@ -178,7 +178,7 @@ def test_hangup_and_refer_close_the_sideband_with_1000(server, ringing, action, 
 
 
 def test_the_caller_hanging_up_drops_a_response_in_progress_and_closes_the_sideband(make_fake_server):
-    server = make_fake_server(pace=1.0, responder=scripted("A long answer " * 20))
+    server = make_fake_server(pace=1.0, responder=scripted("A long answer, " * 20))
     with WebhookReceiver(lambda body, headers: 200) as app:
         call = server.place_call(app.url, SECRET, timeout=30)
         accept(server, call)
@@ -308,3 +308,17 @@ def test_a_newer_sideband_takes_the_call_over_and_continues_its_session(server, 
         assert second.expect("conversation.item.retrieved")["item"]["id"] == "item_kept"
     first.close()
     assert ringing.sideband_count == 2 and ringing.state == "accepted"
+
+
+def test_stopping_the_server_ends_its_calls(make_fake_server):
+    server = make_fake_server()
+    with WebhookReceiver(lambda body, headers: 200) as app:
+        call = server.place_call(app.url, SECRET, timeout=30)
+        accept(server, call)
+        ws = sideband(server, call.call_id)
+        ws.expect("session.created")
+        server.stop()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(5)
+        ws.close()
+    assert closed.value.rcvd.code == 1001 and call.state == "ended" and call.ended_by == "server"

@@ -4,7 +4,10 @@ webhook with realtime_sync.webhooks, answers with the library's ``client.calls``
 import base64
 import json
 import os
+import subprocess
+import sys
 import threading
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -17,6 +20,7 @@ from realtime_sync.testing import FunctionCall, scripted, synthesize
 from realtime_sync.tools import ToolRegistry
 from tests.testing.webhook_receiver import WebhookReceiver
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 GREETING = "Hello, you reached the billing line."
 
@@ -275,3 +279,57 @@ def test_waits_are_deadlines(make_fake_server):
             call.press("1")  # nobody is attached
         call.hangup()
     assert call.wait_ended(1) == "ended"
+
+
+def test_the_cli_places_a_call_and_reports_it():
+    info: Dict[str, str] = {}
+    ready = threading.Event()
+    apps: List[PhoneApp] = []
+
+    def webhook(body: bytes, headers: Dict[str, str]) -> int:
+        assert ready.wait(30)
+        app = PhoneApp(SimpleNamespace(api_key="sk-cli-test", base_url=info["base_url"]), tools=False)
+        apps.append(app)
+        return app.webhook(body, headers)
+
+    with WebhookReceiver(webhook) as receiver:
+        proc = subprocess.Popen([sys.executable, "-m", "realtime_sync.testing", "--port", "0", "--pace", "0",
+                                 "--api-key", "sk-cli-test", "--log-level", "WARNING", "--exit-after", "60",
+                                 "--place-call", receiver.url, "--say", "I have a question", "--dtmf", "9#",
+                                 "--hangup-after", "0", "--call-timeout", "10"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, "OPENAI_WEBHOOK_SECRET": SECRET})
+        try:
+            for line in proc.stdout:
+                if line.strip() == "ready":
+                    break
+                key, _, value = line.strip().partition(": ")
+                info[key] = value
+            ready.set()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("call: rtc_") and lines[0][len("call: "):] == apps[0].calls[0].call_id
+    assert lines[1:] == ["ended: ended by caller", "assistant: You said: The caller is on the line: greet them.",
+                         "assistant: I heard you. How can I help you today?"]
+    assert apps[0].done.wait(10) and "error" not in apps[0].results
+
+
+def test_the_cli_help_documents_placing_a_call():
+    out = subprocess.run([sys.executable, "-m", "realtime_sync.testing", "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60).stdout
+    for option in ("--place-call URL", "--webhook-secret WHSEC", "--caller", "--audio WAV", "--say TEXT", "--dtmf",
+                   "--hangup-after SECONDS"):
+        assert option in out
+
+
+def test_the_cli_needs_a_webhook_secret():
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_WEBHOOK_SECRET"}
+    proc = subprocess.run([sys.executable, "-m", "realtime_sync.testing", "--port", "0", "--pace", "0",
+                           "--place-call", "http://127.0.0.1:9/hook"], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=60)
+    assert proc.returncode == 2 and "--webhook-secret" in proc.stderr
