@@ -72,8 +72,8 @@ class Playback:
         self.total_ms = 0.0
         self.items: List[Tuple[str, float]] = []  #: (item id, start ms in the playback)
         self.heard_from = heard_from  #: where this playback starts in :attr:`SimCall.heard`
+        self.decoder: Optional[WireDecoder] = None  #: G.711 output -> what the caller heard, as PCM16 24 kHz
         self.done = False  #: drained (``stopped``), cleared, or replaced
-        self.response_finished = False
 
     def played_ms(self) -> float:
         """How much the caller has heard by now."""
@@ -143,22 +143,29 @@ class SimCall:
             self.cond.notify_all()
 
     # -- REST actions --------------------------------------------------------------------------------------------------
-    def _check_active(self, action: str) -> Optional[Reply]:
-        if self.state in ("ringing", "accepted"):
-            return None
-        return _error(400, f"Call '{self.call_id}' has already ended ({self.state}); it cannot be {action}ed.",
-                      "call_ended")
+    def _refusal(self, action: str, body: Json, allowed: Tuple[str, ...]) -> Optional[Reply]:
+        """What refuses an action whatever its body says: the call ended; a ringing call cannot be transferred or
+        hung up, an accepted one cannot be accepted or rejected; a parameter the action does not take."""
+        if self.ended:
+            return _error(400, f"Call '{self.call_id}' has already ended ({self.state}).", "call_ended")
+        answering = action in ("accept", "reject")
+        if answering and self.state == "accepted":
+            return _error(400, f"Call '{self.call_id}' has already been accepted"
+                          f"{'; hang it up instead' if action == 'reject' else ''}.", "call_already_accepted")
+        if not answering and self.state != "accepted":
+            return _error(400, f"Call '{self.call_id}' has not been accepted; it cannot be "
+                          f"{'hung up' if action == 'hangup' else 'transferred'} (reject it instead).",
+                          "call_not_accepted")
+        unknown = [k for k in body if k not in allowed]
+        if unknown:
+            return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+        return None
 
     def accept(self, body: Json, azure: bool = False) -> Reply:
         with self.lock:
-            refused = self._check_active("accept")
+            refused = self._refusal("accept", body, _ACCEPT_KEYS)
             if refused is not None:
                 return refused
-            if self.state == "accepted":
-                return _error(400, f"Call '{self.call_id}' has already been accepted.", "call_already_accepted")
-            unknown = [k for k in body if k not in _ACCEPT_KEYS]
-            if unknown:
-                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
             if "type" not in body:
                 return _error(400, "Missing required parameter: 'type'.", "missing_required_parameter", "type")
             if body["type"] != "realtime":
@@ -182,15 +189,9 @@ class SimCall:
 
     def reject(self, body: Json) -> Reply:
         with self.lock:
-            refused = self._check_active("reject")
+            refused = self._refusal("reject", body, ("status_code",))
             if refused is not None:
                 return refused
-            if self.state == "accepted":
-                return _error(400, f"Call '{self.call_id}' has already been accepted; hang it up instead.",
-                              "call_already_accepted")
-            unknown = [k for k in body if k != "status_code"]
-            if unknown:
-                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
             status = body.get("status_code", 603)
             if isinstance(status, bool) or not isinstance(status, int):
                 return _error(400, "Invalid type for 'status_code': expected an integer.", "invalid_type",
@@ -204,12 +205,9 @@ class SimCall:
 
     def refer(self, body: Json) -> Reply:
         with self.lock:
-            refused = self._check_active("refer") or self._check_accepted("refer")
+            refused = self._refusal("refer", body, ("target_uri",))
             if refused is not None:
                 return refused
-            unknown = [k for k in body if k != "target_uri"]
-            if unknown:
-                return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
             target = body.get("target_uri")
             if target is None:
                 return _error(400, "Missing required parameter: 'target_uri'.", "missing_required_parameter",
@@ -223,21 +221,11 @@ class SimCall:
 
     def hangup(self, body: Json) -> Reply:
         with self.lock:
-            refused = self._check_active("hangup") or self._check_accepted("hang")
+            refused = self._refusal("hangup", body, ())
             if refused is not None:
                 return refused
-            if body:
-                key = next(iter(body))
-                return _error(400, f"Unknown parameter: '{key}'.", "unknown_parameter", key)
             self.end("ended", "app")
             return 200, None
-
-    def _check_accepted(self, action: str) -> Optional[Reply]:
-        if self.state == "accepted":
-            return None
-        verb = "hung up" if action == "hang" else "transferred"
-        return _error(400, f"Call '{self.call_id}' has not been accepted; it cannot be {verb} (reject it instead).",
-                      "call_not_accepted")
 
     # -- the end -------------------------------------------------------------------------------------------------------
     def end(self, state: str, by: str, close: bool = True) -> bool:
@@ -298,7 +286,9 @@ class SimCall:
         if not pb.items or pb.items[-1][0] != item_id:
             pb.items.append((item_id, pb.total_ms))
         pb.total_ms += ms
-        self.heard += chunk if fmt == PCM16 else WireDecoder(fmt, PCM16_RATE).decode(chunk)
+        if fmt != PCM16 and pb.decoder is None:
+            pb.decoder = WireDecoder(fmt, PCM16_RATE)
+        self.heard += pb.decoder.decode(chunk) if pb.decoder is not None else chunk
         return events
 
     def response_finished(self, conn: Any, run: Any) -> None:
@@ -306,7 +296,8 @@ class SimCall:
         pb = self.playback
         if pb is None or pb.response_id != run.id or pb.done:
             return
-        pb.response_finished = True
+        if pb.decoder is not None:
+            self.heard += pb.decoder.flush()
         conn.worker.add(Stream(self._drain(conn, pb), "playout"))
 
     def _drain(self, conn: Any, pb: Playback) -> Generator[Any, Any, None]:

@@ -8,7 +8,7 @@ import pytest
 from realtime_sync import RealtimeClient, SessionOptions
 from realtime_sync.errors import AuthenticationError, RequestRefusedError, RestRequestError
 from realtime_sync.testing import scripted
-from tests.testing.webhook_receiver import WebhookReceiver
+from tests.testing.webhook_receiver import ringing_call
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
@@ -20,10 +20,8 @@ def server(make_fake_server):
 
 @pytest.fixture
 def ringing(server):
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
+    with ringing_call(server, SECRET) as call:
         yield call
-        call.hangup()
 
 
 def openai_client(server, key=None):

@@ -1,6 +1,7 @@
 """The simulator's SIP calls: ``POST /v1/realtime/calls/{id}/accept|reject|refer|hangup`` and the sideband
 WebSocket ``/v1/realtime?call_id=`` (raw HTTP and WebSocket clients; the library's side is in test_sim_phone.py)."""
 import base64
+import contextlib
 import json
 import os
 
@@ -10,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from realtime_sync.testing import scripted, synthesize
 from tests.testing.sim_client import SimClient
-from tests.testing.webhook_receiver import WebhookReceiver
+from tests.testing.webhook_receiver import ringing_call
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
@@ -22,11 +23,8 @@ def server(make_fake_server):
 
 @pytest.fixture
 def ringing(server):
-    """A call ringing at an app that answers its webhook 200 and does nothing else."""
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
+    with ringing_call(server, SECRET) as call:
         yield call
-        call.hangup()
 
 
 def post(server, call_id, action, body=None, key=None, raw=None):
@@ -47,6 +45,19 @@ def error_of(resp):
 def sideband(server, call_id, model=None):
     query = f"call_id={call_id}" + (f"&model={model}" if model else "")
     return SimClient(f"{server.ws_url}?{query}", {"Authorization": f"Bearer {server.api_key}"})
+
+
+@contextlib.contextmanager
+def speaking(make_fake_server, answer):
+    """A paced call (pace 1) whose assistant is saying ``answer`` to the caller: yields (call, sideband client,
+    the output_audio_buffer.started event)."""
+    server = make_fake_server(pace=1.0, responder=scripted(answer))
+    with ringing_call(server, SECRET) as call:
+        accept(server, call)
+        with sideband(server, call.call_id) as ws:
+            ws.expect("session.created")
+            ws.send({"type": "response.create"})
+            yield call, ws, ws.recv_until("output_audio_buffer.started")[-1]
 
 
 def accept(server, call, body=None):
@@ -178,20 +189,13 @@ def test_hangup_and_refer_close_the_sideband_with_1000(server, ringing, action, 
 
 
 def test_the_caller_hanging_up_drops_a_response_in_progress_and_closes_the_sideband(make_fake_server):
-    server = make_fake_server(pace=1.0, responder=scripted("A long answer, " * 20))
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
-        accept(server, call)
-        with sideband(server, call.call_id) as ws:
-            ws.expect("session.created")
-            ws.send({"type": "response.create"})
-            ws.recv_until("output_audio_buffer.started")
-            assert call.hangup() is True and call.hangup() is False
-            types = []
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    types.append(ws.recv(5)["type"])
-            assert closed.value.rcvd.code == 1000 and "response.done" not in types
+    with speaking(make_fake_server, "A long answer, " * 20) as (call, ws, _started):
+        assert call.hangup() is True and call.hangup() is False
+        types = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                types.append(ws.recv(5)["type"])
+        assert closed.value.rcvd.code == 1000 and "response.done" not in types
     assert call.state == "ended" and call.ended_by == "caller"
 
 
@@ -229,20 +233,10 @@ def test_call_audio_goes_to_the_caller_with_output_audio_buffer_events(server, r
 
 
 def test_a_caller_barging_in_clears_the_audio_and_truncates_what_was_not_heard(make_fake_server):
-    server = make_fake_server(pace=1.0, responder=scripted("This is a long answer that the caller interrupts, "
-                                                           "because nobody wants to hear all of it.", "Sure."))
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
-        accept(server, call)
-        with sideband(server, call.call_id) as ws:
-            ws.expect("session.created")
-            ws.send({"type": "response.create"})
-            ws.recv_until("output_audio_buffer.started")
-            full = len(synthesize("This is a long answer that the caller interrupts, because nobody wants to hear "
-                                  "all of it.", "pcm16"))
-            call.say(synthesize("wait", "pcm16"))
-            events = ws.recv_until("conversation.item.truncated", timeout=10)
-            call.hangup()
+    answer = "This is a long answer that the caller interrupts, because nobody wants to hear all of it."
+    with speaking(make_fake_server, answer) as (call, ws, _started):
+        call.say(synthesize("wait", "pcm16"))
+        events = ws.recv_until("conversation.item.truncated", timeout=10)
     types = [e["type"] for e in events]
     i = types.index("input_audio_buffer.speech_started")
     assert types[i + 1] == "output_audio_buffer.cleared"
@@ -252,27 +246,19 @@ def test_a_caller_barging_in_clears_the_audio_and_truncates_what_was_not_heard(m
     truncated = events[-1]
     assert truncated["item_id"] == done["output"][0]["id"] and truncated["audio_end_ms"] >= 0
     assert "output_audio_buffer.stopped" not in types
-    assert len(call.heard_audio) < full  # the caller stopped hearing it
+    assert len(call.heard_audio) < len(synthesize(answer, "pcm16"))  # the caller stopped hearing it
 
 
 def test_output_audio_buffer_clear_from_the_app_cuts_the_callers_audio(make_fake_server):
-    server = make_fake_server(pace=1.0, responder=scripted("A long answer that the app cuts off " * 3))
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
-        accept(server, call)
-        with sideband(server, call.call_id) as ws:
-            ws.expect("session.created")
-            ws.send({"type": "response.create"})
-            started = ws.recv_until("output_audio_buffer.started")[-1]
-            ws.send({"type": "response.cancel"})
-            ws.send({"type": "output_audio_buffer.clear"})
-            events = ws.recv_until("output_audio_buffer.cleared")
-            assert events[-1]["response_id"] == started["response_id"]
-            ws.send({"type": "output_audio_buffer.clear"})  # nothing playing any more: nothing to say
-            ws.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-                                                                  "content": [{"type": "input_text", "text": "x"}]}})
-            after = ws.recv_until("conversation.item.done")
-            call.hangup()
+    with speaking(make_fake_server, "A long answer that the app cuts off, " * 3) as (_call, ws, started):
+        ws.send({"type": "response.cancel"})
+        ws.send({"type": "output_audio_buffer.clear"})
+        events = ws.recv_until("output_audio_buffer.cleared")
+        assert events[-1]["response_id"] == started["response_id"]
+        ws.send({"type": "output_audio_buffer.clear"})  # nothing playing any more: nothing to say
+        ws.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                                                              "content": [{"type": "input_text", "text": "x"}]}})
+        after = ws.recv_until("conversation.item.done")
     assert "output_audio_buffer.cleared" not in [e["type"] for e in after]
     assert "conversation.item.truncated" not in [e["type"] for e in events]
 
@@ -312,8 +298,7 @@ def test_a_newer_sideband_takes_the_call_over_and_continues_its_session(server, 
 
 def test_stopping_the_server_ends_its_calls(make_fake_server):
     server = make_fake_server()
-    with WebhookReceiver(lambda body, headers: 200) as app:
-        call = server.place_call(app.url, SECRET, timeout=30)
+    with ringing_call(server, SECRET) as call:
         accept(server, call)
         ws = sideband(server, call.call_id)
         ws.expect("session.created")
@@ -322,3 +307,22 @@ def test_stopping_the_server_ends_its_calls(make_fake_server):
             ws.recv(5)
         ws.close()
     assert closed.value.rcvd.code == 1001 and call.state == "ended" and call.ended_by == "server"
+
+
+def test_a_g711_call_hears_the_caller_and_the_caller_hears_pcm16(server, ringing):
+    pcmu = {"type": "audio/pcmu"}
+    accept(server, ringing, {"type": "realtime", "audio": {"input": {"format": pcmu}, "output": {"format": pcmu}}})
+    with sideband(server, ringing.call_id) as ws:
+        assert ws.expect("session.created")["session"]["audio"]["input"]["format"] == pcmu
+        speech = synthesize("Hello there", "pcm16")
+        ringing.say(speech)
+        events = ws.recv_until("output_audio_buffer.stopped")
+    types = [e["type"] for e in events]
+    assert types[:2] == ["input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"]
+    committed = ws.events[types.index("input_audio_buffer.committed") + 1]
+    assert committed["type"] == "input_audio_buffer.committed"
+    item = server.connections[-1].conversation.get(committed["item_id"])
+    assert item.audio_format == "g711_ulaw" and item.audio_ms >= len(speech) // 48  # the caller's speech...
+    assert len(item.audio) == item.audio_ms * 8  # ...as 8 kHz G.711
+    expected = len(synthesize("Hello, you reached the simulator.", "pcm16"))
+    assert abs(len(ringing.heard_audio) - expected) < expected * 0.02  # 8 kHz G.711 back to 24 kHz PCM16

@@ -333,3 +333,38 @@ def test_the_cli_needs_a_webhook_secret():
                            "--place-call", "http://127.0.0.1:9/hook"], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=60)
     assert proc.returncode == 2 and "--webhook-secret" in proc.stderr
+
+
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_openai_python_answers_a_call_end_to_end(make_fake_server):
+    """openai-python as the app: webhooks.unwrap, realtime.calls.accept, connect(call_id=...), typed events."""
+    openai = pytest.importorskip("openai")
+    server = make_fake_server(responder=scripted(GREETING))
+    client = openai.OpenAI(api_key=server.api_key, base_url=server.base_url, webhook_secret=SECRET)
+    incoming: List[str] = []
+
+    def webhook(body: bytes, headers: Dict[str, str]) -> int:
+        event = client.webhooks.unwrap(body, headers)
+        incoming.append(event.data.call_id)
+        client.realtime.calls.accept(event.data.call_id, type="realtime", instructions="Answer the phone.")
+        return 200
+
+    with WebhookReceiver(webhook) as receiver:
+        call = server.place_call(receiver.url, SECRET, dtmf="7")
+        assert call.wait_accepted(10)
+        with client.realtime.connect(call_id=call.call_id) as conn:
+            types = []
+            for event in conn:
+                types.append(event.type)
+                if event.type == "session.created":
+                    assert event.session.instructions == "Answer the phone."
+                    conn.response.create()
+                if event.type == "input_audio_buffer.dtmf_event_received":
+                    assert event.event == "7"
+                    break
+        client.realtime.calls.hangup(call.call_id)
+        assert call.wait_ended(10) == "ended" and call.ended_by == "app"
+    assert incoming == [call.call_id] and call.replies == [GREETING]
+    assert "response.output_audio.delta" not in types
+    assert types.index("output_audio_buffer.started") < types.index("response.done") \
+        < types.index("output_audio_buffer.stopped") < types.index("input_audio_buffer.dtmf_event_received")

@@ -1,7 +1,8 @@
 """A tiny webhook endpoint for the phone tests: stdlib ``http.server`` on a thread, one handler function."""
+import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 #: ``handle(body, headers) -> HTTP status`` (headers: a dict of the request's headers as sent)
 Handler = Callable[[bytes, Dict[str, str]], int]
@@ -51,3 +52,15 @@ class WebhookReceiver:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
+
+
+@contextlib.contextmanager
+def ringing_call(server: Any, secret: str, timeout: float = 30.0) -> Iterator[Any]:
+    """A call ringing at an app that answers the webhook 200 and nothing else (the test drives the calls REST);
+    the caller hangs up at the end."""
+    with WebhookReceiver(lambda body, headers: 200) as app:
+        call = server.place_call(app.url, secret, timeout=timeout)
+        try:
+            yield call
+        finally:
+            call.hangup()
