@@ -26,11 +26,21 @@ What the sources do not say, and this module therefore guesses (the closest plau
 * Audio on a call goes to the caller, as on WebRTC (PROTOCOL.md section 5, the banyan-landing WebRTC traces): the
   sideband gets no ``response.output_audio.delta``; it gets ``output_audio_buffer.started`` with the first audio,
   ``output_audio_buffer.stopped`` once the caller has heard it all (after ``response.done``, at the simulator's
-  ``pace``), and, when the caller barges in or the app sends ``output_audio_buffer.clear`` while audio is playing,
-  ``output_audio_buffer.cleared`` (then ``conversation.item.truncated`` at the audio heard, as the trace shows).
+  ``pace``); when the caller barges in (server VAD with ``interrupt_response``) while audio is playing,
+  ``output_audio_buffer.cleared`` right after ``speech_started`` (then the cancelled response's events if it was
+  still running) and ``conversation.item.truncated`` at the audio heard, as the trace shows. The app's
+  ``output_audio_buffer.clear`` gives ``output_audio_buffer.cleared`` without truncating (the app truncates if it
+  wants to); with nothing playing it gives nothing.
+* The simulator runs a call's session only while a sideband is attached: the call's audio flows from the first
+  ``session.created`` (the service would run the accepted session with no sideband at all).
 * A call has one session. A second sideband attached later (say, after a reconnect) continues it (same session id,
   configuration and conversation); attaching while another sideband is open takes the call over and closes the
   older WebSocket with 1000 (reason ``replaced by a newer sideband connection``).
+* Azure: the same endpoints under ``/openai/v1`` (``model`` is a deployment); a sideband on
+  ``/openai/v1/realtime?call_id=`` is refused at the handshake (HTTP 404/400), as Azure refuses other requests.
+  Azure documents neither.
+* Stopping the simulator ends its live calls (ended by ``server``) and closes their sidebands with 1001, as it
+  closes every session.
 """
 import logging
 import threading

@@ -13,9 +13,11 @@ What the phone does, in order (one thread per call, ``rt-sim-phone``):
 1. POSTs a ``realtime.call.incoming`` webhook (ADDENDUM-2026-12 A4: ``id``, ``object``, ``created_at``, ``type``,
    ``data.call_id`` ``rtc_...``, ``data.sip_headers`` From/To/Call-ID, ``data.sip_media_security``) to the app,
    signed with ``secret`` by :func:`realtime_sync.webhooks.sign` (``webhook-id``, ``webhook-timestamp``,
-   ``webhook-signature`` headers). A non-2xx answer (the app's 400 on a bad signature) or no answer ends the call
-   at once: state ``refused``, with :attr:`PlacedCall.webhook_status` / :attr:`PlacedCall.webhook_error`. The
-   webhook is not redelivered (the service retries failed deliveries for a while; a test wants the answer now).
+   ``webhook-signature`` headers). A non-2xx answer (the app's 400 on a bad signature) or no answer (within
+   ``webhook_timeout``) ends a call still ringing at once: state ``refused``, with
+   :attr:`PlacedCall.webhook_status` / :attr:`PlacedCall.webhook_error`. The webhook is not redelivered (the
+   service retries failed deliveries for a while; a test wants the answer now). The call does not wait for the
+   webhook's answer: once accepted it goes on, even while the app's view is still busy.
 2. Waits ``timeout`` seconds for ``/accept`` (or ``/reject``: state ``rejected``); unanswered, the call ends
    (state ``unanswered``, ended by ``phone``) and a later accept gets ``call_ended``.
 3. Waits ``timeout`` seconds for a sideband WebSocket (``?call_id=``); without one the caller hangs up (state
@@ -99,6 +101,7 @@ class PlacedCall:
         self.webhook_body = b""  #: the exact body POSTed
         self.error: Optional[str] = None
         self._script_done = threading.Event()
+        self._webhook_done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rt-sim-phone", daemon=True)
 
     # -- what happened -------------------------------------------------------------------------------------------------
@@ -208,6 +211,13 @@ class PlacedCall:
                                          f"repl{'y' if len(call.replies) == 1 else 'ies'}")
             return call.replies[count - 1]
 
+    def wait_webhook(self, timeout: float = 10.0) -> Optional[int]:
+        """Wait for the app's answer to the webhook; return its HTTP status (None when there was no answer: see
+        :attr:`webhook_error`). Raises RealtimeTimeoutError."""
+        if not self._webhook_done.wait(timeout):
+            raise RealtimeTimeoutError(f"call {self.call_id}: the webhook got no answer within {timeout} s")
+        return self.webhook_status
+
     @property
     def script_done(self) -> bool:
         """Whether the phone is through with what ``place_call`` asked (or gave up: see :attr:`error`)."""
@@ -307,11 +317,20 @@ class PlacedCall:
                          **({"sip_media_security": call.sip_media_security} if call.sip_media_security else {})}}
 
     def _ring(self) -> bool:
-        """POST the webhook and wait for the accept; False when the call ended instead."""
+        """POST the webhook (on its own thread: the call goes on once accepted, even while the app's view is still
+        busy answering it) and wait for the accept; False when the call ended instead."""
         body = json.dumps(self._event(), separators=(",", ":")).encode("utf-8")
         headers = {**sign(body, self._secret), "Content-Type": "application/json",
                    "User-Agent": "realtime-sync-simulator/phone"}
         self.webhook_body, self.webhook_headers = body, dict(headers)
+        threading.Thread(target=self._post_webhook, args=(body, headers), name="rt-sim-webhook", daemon=True).start()
+        try:
+            return self.wait_accepted(self._timeout)
+        except RealtimeTimeoutError:
+            self._call.end("unanswered", "phone")
+            return False
+
+    def _post_webhook(self, body: bytes, headers: Dict[str, str]) -> None:
         request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self._webhook_timeout) as resp:
@@ -329,13 +348,7 @@ class PlacedCall:
             with self._call.lock:  # no accept will come (unless the app accepted before failing its answer)
                 if self._call.state == "ringing":
                     self._call.end("refused", "app")
-                return self._call.state == "accepted"
-        try:
-            accepted = self.wait_accepted(self._timeout)
-        except RealtimeTimeoutError:
-            self._call.end("unanswered", "phone")
-            return False
-        return accepted
+        self._webhook_done.set()
 
     def _converse(self) -> None:
         call, timeout = self._call, self._timeout

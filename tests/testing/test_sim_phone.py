@@ -49,7 +49,7 @@ class PhoneApp:
     """What a Flask/Django SIP view does: verify, accept with tools, attach on a thread, greet, read digits."""
 
     def __init__(self, server: Any, *, secret: str = SECRET, greet: bool = True, read_digits: bool = False,
-                 then: Optional[str] = None, tools: bool = True) -> None:
+                 then: Optional[str] = None, tools: bool = True, in_view: bool = False) -> None:
         self.client = RealtimeClient(server.api_key, endpoint=server.base_url, model="gpt-realtime")
         self.secret = secret
         self.greet = greet
@@ -61,6 +61,7 @@ class PhoneApp:
         self.done = threading.Event()
         self.tool_args: List[str] = []
         self.tools = tools
+        self.in_view = in_view  #: hold the whole call inside the webhook request (a blocking legacy view)
 
     def webhook(self, body: bytes, headers: Dict[str, str]) -> int:
         try:
@@ -71,7 +72,10 @@ class PhoneApp:
         tools = ToolRegistry([lookup_bill] if self.tools else [])
         options = SessionOptions(instructions="You answer the billing line.", tools=tools.definitions())
         self.client.calls.accept(call.call_id, options)
-        threading.Thread(target=self.converse, args=(call.call_id,), daemon=True).start()
+        if self.in_view:
+            self.converse(call.call_id)
+        else:
+            threading.Thread(target=self.converse, args=(call.call_id,), daemon=True).start()
         return 200
 
     def converse(self, call_id: str) -> None:
@@ -128,6 +132,17 @@ def test_a_call_is_verified_accepted_attached_and_answered_with_tools_and_digits
     assert "call ended" in str(app.ended.error)
 
 
+def test_the_call_goes_on_while_the_webhook_view_is_still_busy(make_fake_server):
+    server = make_fake_server(responder=scripted(GREETING))
+    app = PhoneApp(server, read_digits=True, then="hangup", tools=False, in_view=True)
+    with WebhookReceiver(app.webhook) as receiver:
+        call = server.place_call(receiver.url, SECRET, dtmf="55#", timeout=10)
+        assert call.wait_ended(10) == "ended" and call.ended_by == "app"
+        assert app.done.wait(10)
+    assert app.results["greeting"] == GREETING and app.results["digits"] == "55"
+    assert "error" not in app.results and call.wait_webhook(10) == 200
+
+
 def test_the_caller_speaks_without_waiting_for_a_greeting(make_fake_server):
     server = make_fake_server()
     app = PhoneApp(server, greet=False, tools=False)  # the caller may speak before the app registers anything
@@ -148,6 +163,7 @@ def test_a_bad_signature_gets_400_and_no_accept(make_fake_server):
     with WebhookReceiver(app.webhook) as receiver:
         call = server.place_call(receiver.url, SECRET, timeout=5)
         assert call.wait_accepted(10) is False
+    assert call.wait_webhook(10) == 400
     assert call.state == "refused" and call.webhook_status == 400 and call.webhook_error == "HTTP 400"
     assert app.calls == [] and call.sim_call.accepted_session is None
     with pytest.raises(RestRequestError) as refused:  # too late: the call is gone
@@ -160,7 +176,7 @@ def test_an_unreachable_webhook_is_reported(make_fake_server):
     with WebhookReceiver(lambda body, headers: 200) as receiver:
         url = receiver.url
     call = server.place_call(url, SECRET, timeout=2)
-    assert call.wait_ended(10) == "refused" and call.webhook_status is None and call.webhook_error
+    assert call.wait_ended(10) == "refused" and call.wait_webhook(10) is None and call.webhook_error
 
 
 def test_a_call_not_accepted_in_time_ends_unanswered(make_fake_server):
