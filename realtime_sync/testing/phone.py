@@ -38,7 +38,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from ..audio.g711 import WireEncoder
 from ..audio.wav import read_wav
@@ -170,7 +170,7 @@ class PlacedCall:
         return f"<PlacedCall {self.call_id} {self.state}>"
 
     # -- waiting -------------------------------------------------------------------------------------------------------
-    def _wait(self, done: Any, timeout: float, what: str) -> None:
+    def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         with self._call.cond:
             while not done():
@@ -295,7 +295,12 @@ class PlacedCall:
 
     # -- the script ----------------------------------------------------------------------------------------------------
     def _start(self) -> None:
-        self._thread.start()
+        self._spawn(self._thread)
+
+    def _spawn(self, thread: threading.Thread) -> None:
+        """Start a thread of this call; the server's ``stop()`` joins it (the call ends first, so it returns)."""
+        thread.start()
+        self._server._track_thread(thread)
 
     def _run(self) -> None:
         try:
@@ -323,7 +328,8 @@ class PlacedCall:
         headers = {**sign(body, self._secret), "Content-Type": "application/json",
                    "User-Agent": "realtime-sync-simulator/phone"}
         self.webhook_body, self.webhook_headers = body, dict(headers)
-        threading.Thread(target=self._post_webhook, args=(body, headers), name="rt-sim-webhook", daemon=True).start()
+        self._spawn(threading.Thread(target=self._post_webhook, args=(body, headers), name="rt-sim-webhook",
+                                     daemon=True))
         try:
             return self.wait_accepted(self._timeout)
         except RealtimeTimeoutError:

@@ -264,6 +264,12 @@ class FakeRealtimeServer:
                           wait_for_greeting=wait_for_greeting, to=to, sip_headers=sip_headers,
                           sip_media_security=sip_media_security, webhook_timeout=webhook_timeout)
 
+    def _track_thread(self, thread: threading.Thread) -> None:
+        """A thread ``stop()`` joins (within its timeout), besides the connections'."""
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+
     def _model_allowed(self, model: str, azure: bool = False) -> bool:
         """Whether a model (an Azure deployment when ``azure``) is served."""
         if azure:
@@ -355,9 +361,7 @@ class FakeRealtimeServer:
                 except OSError:
                     break
                 thread = threading.Thread(target=self._dispatch, args=(sock, addr), name="rt-sim-conn", daemon=True)
-                with self._lock:
-                    self._threads = [t for t in self._threads if t.is_alive()]
-                    self._threads.append(thread)
+                self._track_thread(thread)
                 thread.start()
         finally:
             selector.close()
