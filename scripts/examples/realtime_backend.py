@@ -97,9 +97,12 @@ class SharedSession:
         session = self.session(timeout)
         result = session.ask(text=question, timeout=timeout)  # waits for its turn: one answer at a time
         # forget this exchange: the next request starts from the instructions alone, and the context stays small
-        for item_id in [result.user_item_id] + [item.id for item in result.items]:
-            if item_id:
-                session.delete_item(item_id)
+        try:
+            for item_id in [result.user_item_id] + [item.id for item in result.items]:
+                if item_id:
+                    session.delete_item(item_id)
+        except RealtimeError:  # the session ended just now: its conversation went with it
+            pass
         return result.output_text
 
     def close(self) -> None:
@@ -249,8 +252,9 @@ class RealtimeBackend:
 
     def ask_once(self, question: str, timeout: float = ASK_TIMEOUT) -> str:
         """A session of its own for one question."""
-        with self.client.start_session(HELP_DESK, timeout=timeout) as session:
-            return session.ask(text=question, timeout=timeout).output_text
+        deadline = time.monotonic() + timeout
+        with self.client.start_session(HELP_DESK, timeout=min(timeout, 10.0)) as session:
+            return session.ask(text=question, timeout=max(0.0, deadline - time.monotonic())).output_text
 
     def answer(self, payload: Any, shared: bool) -> Reply:
         """The ask views: ``{"question": "..."}`` in, ``{"question": ..., "answer": ...}`` out."""

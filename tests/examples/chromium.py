@@ -44,7 +44,7 @@ class Chromium:
         self._answers: Dict[int, Json] = {}
         self._events: List[Json] = []
         self._ended = False
-        self._targets: Dict[str, str] = {}  # tab session id -> target id
+        self._targets: Dict[str, str] = {}  # tab session id -> its browser context id
         self._stderr: List[bytes] = []
         self._threads = [threading.Thread(target=self._read, name="chromium-cdp", daemon=True),
                          threading.Thread(target=self._drain_stderr, name="chromium-stderr", daemon=True)]
@@ -115,18 +115,21 @@ class Chromium:
 
     # -- pages -----------------------------------------------------------------------------------------------------
     def open(self, url: str, timeout: float = 20.0) -> str:
-        """A new tab showing ``url`` once loaded; its session id, for :meth:`evaluate` and :meth:`screenshot`."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        """A new tab showing ``url`` once loaded; its session id, for :meth:`evaluate` and :meth:`screenshot`. Each
+        tab has a browser context of its own (cookies, cache, connections), gone with :meth:`close_tab`."""
+        context = self.send("Target.createBrowserContext")["browserContextId"]
+        target = self.send("Target.createTarget", {"url": "about:blank", "browserContextId": context})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self.send("Page.enable", session=session)
         self.send("Runtime.enable", session=session)
         self.send("Page.navigate", {"url": url}, session=session)
-        self._targets[session] = target
+        self._targets[session] = context
         self.wait_event("Page.loadEventFired", session, timeout)
         return session
 
     def close_tab(self, session: str) -> None:
-        self.send("Target.closeTarget", {"targetId": self._targets.pop(session)})
+        """Close the tab and its context: its keep-alive connections to the app close too."""
+        self.send("Target.disposeBrowserContext", {"browserContextId": self._targets.pop(session)})
 
     def evaluate(self, session: str, expression: str, timeout: float = 20.0) -> Any:
         """The value of ``expression`` (a promise is awaited); BrowserError if it throws or rejects."""

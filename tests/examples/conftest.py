@@ -41,7 +41,7 @@ def app_env(server: Any, secret: str) -> Dict[str, str]:
 def chromium() -> Iterator[Chromium]:
     binary = chromium_binary()
     if binary is None:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI"):
             pytest.fail("chromium is not installed (scripts/setup.sh installs it under CI)", pytrace=False)
         pytest.skip("chromium is not installed (apt-get install chromium)")
     browser = Chromium(binary)

@@ -12,7 +12,11 @@ Run it against the simulator with ``python scripts/examples/run_demo.py flask``;
 
     OPENAI_API_KEY=sk-... OPENAI_WEBHOOK_SECRET=whsec_... python scripts/examples/flask_app/app.py --port 5000
 
-(or ``flask --app scripts/examples/flask_app/app.py run``). Configuration: see ``realtime_backend.Settings``.
+(or ``flask --app scripts/examples/flask_app/app.py run``); in production, under a WSGI server with threads::
+
+    gunicorn --chdir scripts/examples/flask_app --worker-class gthread --threads 10 'app:create_app()'
+
+Configuration: see ``realtime_backend.Settings``.
 """
 import argparse
 import atexit
