@@ -31,4 +31,11 @@ if command -v npm >/dev/null 2>&1 && [ ! -d tests/node/node_modules/@openai/agen
   echo "setup: npm install (tests/node: @openai/agents-realtime)"
   (cd tests/node && npm install --no-audit --no-fund --loglevel=error)
 fi
+# The example web apps' browser test (tests/examples) drives Debian's chromium headless: CI installs it when it is
+# missing; elsewhere that test skips without it (apt-get install chromium).
+if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+  echo "setup: installing chromium"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 echo "setup: done"

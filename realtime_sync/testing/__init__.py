@@ -9,11 +9,15 @@
         assert server.received[0]["type"] == "session.update"
 
 See :class:`FakeRealtimeServer` for the options, :mod:`realtime_sync.testing.faults` for fault injection and
-:mod:`realtime_sync.testing.vad` for how server VAD is computed. ``python -m realtime_sync.testing --port 8080``
-runs it standalone.
+:mod:`realtime_sync.testing.vad` for how server VAD is computed, :mod:`realtime_sync.testing.calls` and
+:mod:`realtime_sync.testing.phone` for SIP calls (``server.place_call(webhook_url, secret, audio=..., dtmf=...)``
+rings an app's webhook and plays a caller into the call). ``python -m realtime_sync.testing --port 8080`` runs it
+standalone.
 """
+from .calls import SimCall
 from .connection import SimConnection
 from .faults import FaultRule, Faults
+from .phone import PlacedCall
 from .responder import (FunctionCall, Reply, Responder, ResponderContext, Transcriber, TranscriptionRequest,
                         arguments_for_schema, default_responder, default_transcriber, scripted, scripted_transcripts)
 from .routing import DEFAULT_MODELS
@@ -26,5 +30,5 @@ __all__ = [
     "FakeRealtimeServer", "SimConnection", "Faults", "FaultRule", "Reply", "FunctionCall", "ResponderContext",
     "Responder", "Transcriber", "TranscriptionRequest", "default_responder", "default_transcriber", "scripted",
     "scripted_transcripts", "arguments_for_schema", "synthesize", "validation_scope", "ValidationScope",
-    "server_event_errors", "threshold_dbfs", "DEFAULT_MODELS",
+    "server_event_errors", "threshold_dbfs", "DEFAULT_MODELS", "PlacedCall", "SimCall",
 ]

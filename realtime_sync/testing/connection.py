@@ -56,6 +56,7 @@ class Route:
     failure: Optional[Tuple[Optional[str], str, int, str]] = None  #: (code, message, close code, close reason)
     session_init: Optional[Json] = None  #: the session of the ephemeral key used, if any
     intent: Optional[str] = None  #: ``transcription`` for ``?intent=transcription`` (a transcription session)
+    call: Optional[Any] = None  #: the :class:`~realtime_sync.testing.calls.SimCall` of a sideband (``?call_id=``)
 
 
 def _duration_text(seconds: float) -> str:
@@ -73,7 +74,8 @@ class SimConnection:
         self.route = route
         self.config: ServerConfig = server._config
         self.dialect = route.dialect
-        self.lock = threading.RLock()
+        self.call = route.call  #: the SIP call of a sideband connection, else None
+        self.lock: Any = route.call.lock if route.call is not None else threading.RLock()
         self.received: List[Json] = []
         self.sent_types: Deque[str] = deque(maxlen=20000)
         self.sent_count = 0
@@ -132,14 +134,20 @@ class SimConnection:
                 return
             lifetime = self.server.faults.expire_seconds or self.config.session_seconds
             self.deadline = self.started_at + lifetime if lifetime else None
-            self.session = SessionState(self.dialect, route.model, new_id("sess"), lifetime or 3600.0,
-                                        route.session_init, kind=route.intent or "realtime")
+            if self.call is not None:  # a sideband: the call's session and conversation, shared by its sidebands
+                self.session, self.conversation = self.call.session, self.call.conversation
+                self.conversation_id = self.call.conversation_id
+            else:
+                self.session = SessionState(self.dialect, route.model, new_id("sess"), lifetime or 3600.0,
+                                            route.session_init, kind=route.intent or "realtime")
             self.audio = InputAudioBuffer(self.session.input_format)
             self.worker = Worker(self.lock, self.emit_many, name=f"rt-sim-worker-{self.session.id[-6:]}")
             with self.lock:
                 for rule in self.server.faults.rules_for_new_connection():
                     self.watch_fault(rule)
                 self.emit(session_event(self, "created"))
+                if self.call is not None:
+                    self.call.attach(self)  # the caller's audio and digits may come from now on
             while not self._closing:
                 if self.deadline is not None and time.monotonic() >= self.deadline:
                     self._expire()
@@ -162,6 +170,8 @@ class SimConnection:
             if self.worker is not None:
                 self.worker.stop()
             self.closed.set()
+            if self.call is not None:
+                self.call.detach(self)
 
     def shutdown(self, code: int = 1001, reason: str = "") -> None:
         """Close from the server side (``stop()``): stalled connections are dropped, others closed."""
@@ -243,6 +253,8 @@ class SimConnection:
                     emitted_event_errors(event, self.dialect)
                 if errors:
                     self.server._validation_failed(self, event, errors)
+        if self.call is not None:
+            self.call.observe(self, event)
         if not self._send_text(json.dumps(event, separators=(",", ":"))):
             return
         self.sent_count += 1

@@ -22,7 +22,7 @@ from .transcription import (deliver, session_event, stream_partial, transcribe_i
 from .vad import InputAudioBuffer, VadEvent
 from .worker import Stream
 
-__all__ = ["handle_message", "start_response"]
+__all__ = ["handle_message", "start_response", "feed_input_audio"]
 
 logger = logging.getLogger("realtime_sync.testing.handlers")
 Json = Dict[str, Any]
@@ -45,6 +45,8 @@ def handle_message(conn: Any, message: Union[str, bytes]) -> None:
             return
         conn.received.append(event)
         conn.server._record_received(event)
+        if conn.call is not None:
+            conn.call.client_event(conn)
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         etype = event.get("type")
         if etype is None:
@@ -111,13 +113,23 @@ def _apply_session(conn: Any, update: Json, transcription: bool) -> None:
 
 
 def _output_audio_clear(conn: Any, event: Json, command: Any) -> None:
-    logger.debug("output_audio_buffer.clear ignored: WebRTC/SIP only")
+    if conn.call is None:
+        logger.debug("output_audio_buffer.clear ignored: WebRTC/SIP only")
+        return
+    cleared, _ = conn.call.clear_playback(conn, truncate=False)  # the app truncates, if it wants to
+    conn.emit_many(cleared)
 
 
 # -- input audio ---------------------------------------------------------------------------------------------------
 def _append(conn: Any, event: Json, command: Any) -> None:
+    feed_input_audio(conn, command.audio)
+
+
+def feed_input_audio(conn: Any, audio: bytes) -> None:
+    """Input audio (wire bytes of the session's input format) into the buffer and the server VAD, as
+    ``input_audio_buffer.append`` does; also how a SIP caller's voice reaches the call's session. Lock held."""
     vad = conn.session.turn_detection
-    for found in conn.audio.append(command.audio, vad):
+    for found in conn.audio.append(audio, vad):
         _vad_event(conn, found, vad or {})
     if conn.speech_item_id is not None and vad is not None:
         stream_partial(conn)
@@ -140,9 +152,15 @@ def _vad_event(conn: Any, found: VadEvent, vad: Json) -> None:
         conn.emit(conn.ev("input_audio_buffer.speech_started", audio_start_ms=found.ms,
                           item_id=conn.speech_item_id))
         run = conn.active_response
-        if run is not None and vad.get("interrupt_response", True):
+        interrupt = vad.get("interrupt_response", True)
+        truncated: list = []
+        if conn.call is not None and interrupt:  # the caller barges in: the audio playing to them stops
+            cleared, truncated = conn.call.clear_playback(conn, truncate=True)
+            conn.emit_many(cleared)
+        if run is not None and interrupt:
             conn.emit_many(run.cancel("turn_detected"))
             conn.worker.wake()
+        conn.emit_many(truncated)
         return
     if found.kind == "stopped":
         item_id = conn.speech_item_id or new_id("item")

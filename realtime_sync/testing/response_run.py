@@ -11,7 +11,8 @@ response (:meth:`ResponseRun.hold`) once its answer has progressed far enough, s
 at every pace, as in the recorded GA traces. An audio answer streams, clause by clause, the
 clause's transcript deltas then its audio deltas. The last item's done events, ``response.done`` and
 ``rate_limits.updated`` go out as one burst, as the service sends them, so a client event answering e.g.
-``function_call_arguments.done`` is handled after ``response.done``.
+``function_call_arguments.done`` is handled after ``response.done``. On a SIP call the audio goes to the caller
+instead of ``response.output_audio.delta`` events (see :mod:`realtime_sync.testing.calls`).
 """
 import base64
 import logging
@@ -141,6 +142,8 @@ class ResponseRun:
         if self.stream is not None:
             self.stream.finished = True
         remaining = self.conn.response_finished(self, usage["total_tokens"])
+        if self.conn.call is not None:
+            self.conn.call.response_finished(self.conn, self)
         if self.conn.config.rate_limits and self.dialect is Dialect.GA:  # GA: ~40 ms after response.done
             events.append(self._rate_limits(remaining))
         return events
@@ -383,8 +386,11 @@ class ResponseRun:
                 self.conn.session.audio_emitted = True
                 if out.stored is not None:
                     out.stored.add_audio(chunk, ms)
-                batch.append(self._delta(out, "response.output_audio.delta", base64.b64encode(chunk).decode(),
-                                         obfuscate=False))
+                if self.conn.call is not None:  # a SIP call: the audio goes to the caller, not to the sideband
+                    batch += self.conn.call.play(self.conn, self.id, out.item.id, chunk, fmt, ms)
+                else:
+                    batch.append(self._delta(out, "response.output_audio.delta", base64.b64encode(chunk).decode(),
+                                             obfuscate=False))
                 batch += self._advance(ms)
         call_out: Optional[_Output] = None
         if interleaved is not None:  # the call opens and streams before the message is done

@@ -1,13 +1,15 @@
-"""The REST side of the simulator: ephemeral keys (client secrets).
+"""The REST side of the simulator: ephemeral keys (client secrets) and the SIP calls endpoints.
 
 ``POST /v1/realtime/client_secrets`` (GA; Azure: ``/openai/v1/realtime/client_secrets``) mints an ``ek_...`` key that
 the WebSocket accepts until it expires, starting sessions with the secret's session configuration; the beta
-``POST /v1/realtime/sessions`` is served too. Requests are read with a small HTTP/1.1 parser (one request per
-connection, ``Connection: close``), since the WebSocket server only speaks GET.
+``POST /v1/realtime/sessions`` is served too. ``POST /v1/realtime/calls/{call_id}/accept|reject|refer|hangup``
+(Azure: under ``/openai/v1``) go to :mod:`realtime_sync.testing.calls`. Requests are read with a small HTTP/1.1
+parser (one request per connection, ``Connection: close``), since the WebSocket server only speaks GET.
 """
 import http.client
 import json
 import logging
+import re
 import socket
 import time
 from http import HTTPStatus
@@ -66,14 +68,22 @@ def mint_secret(server: Any, body: Json, dialect: Dialect = Dialect.GA) -> Tuple
     return 200, {"value": value, "expires_at": expires_at, "session": wire}
 
 
-def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes) -> Tuple[int, Json]:
+_CALL_PATH = re.compile(r"^(/openai)?/v1/realtime/calls/([^/]+)/(accept|reject|refer|hangup)$")
+
+
+def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes) -> Tuple[int, Optional[Json]]:
+    """The reply to one REST request: (HTTP status, JSON body, or None for an empty body)."""
     path = target.split("?", 1)[0].rstrip("/")
     routes = {"/v1/realtime/client_secrets": (Dialect.GA, False), "/openai/v1/realtime/client_secrets":
               (Dialect.GA, True), "/v1/realtime/sessions": (Dialect.BETA, False),
               "/openai/realtimeapi/sessions": (Dialect.BETA, True)}
-    if path not in routes:
+    call = _CALL_PATH.match(path)
+    if call is not None:
+        dialect, azure = Dialect.GA, bool(call.group(1))
+    elif path in routes:
+        dialect, azure = routes[path]
+    else:
         return _error(404, f"Invalid URL ({method} {path})")
-    dialect, azure = routes[path]
     if method != "POST":
         return _error(405, f"Method {method} not allowed on {path}")
     key = extract_key(headers, {})
@@ -93,6 +103,8 @@ def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes
                       "was not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "Invalid type for the request body: expected an object.", "invalid_type")
+    if call is not None:
+        return server.calls.handle(call.group(2), call.group(3), payload, azure)
     return mint_secret(server, payload, dialect)
 
 
@@ -105,14 +117,16 @@ def serve_http(server: Any, sock: socket.socket) -> None:
         method, target, _version = (line.split(" ", 2) + ["", ""])[:3]
         headers = http.client.parse_headers(reader)
         length = int(headers.get("Content-Length") or 0)
+        payload: Optional[Json]
         if length > MAX_BODY:
             status, payload = _error(413, "Request body too large.")
         else:
             body = reader.read(length) if length else b""
             status, payload = handle_rest(server, method, target, headers, body)
-        data = json.dumps(payload).encode("utf-8")
+        data = json.dumps(payload).encode("utf-8") if payload is not None else b""
         reason = HTTPStatus(status).phrase
-        head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        kind = "Content-Type: application/json\r\n" if payload is not None else ""
+        head = (f"HTTP/1.1 {status} {reason}\r\n{kind}Content-Length: {len(data)}\r\n"
                 "Connection: close\r\n\r\n").encode("latin-1")
         sock.sendall(head + data)
         logger.debug("REST %s -> %d (%d bytes)", method, status, len(data))

@@ -4,14 +4,16 @@ Failures follow PROTOCOL.md section 12: on OpenAI paths the upgrade succeeds and
 event and a close (3000 for auth, 4000 for the model or a refused beta); Azure paths answer HTTP 401/404 at the
 handshake. ``?intent=transcription`` (PROTOCOL.md section 2) opens a transcription session and needs no ``model``
 (Azure: no deployment); any other ``intent`` is refused with ``invalid_value`` and close 4000 (Azure: HTTP 400).
+``?call_id=`` attaches a sideband WebSocket to an accepted SIP call (see :mod:`realtime_sync.testing.calls`; on
+the Azure GA path too, a guess: refusals there are HTTP 404/400 at the handshake, as Azure refuses other requests).
 """
-import fnmatch
 import logging
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from ..protocol import Dialect
 from ..protocol.model_names import REALTIME_MODELS
+from .calls import call_route_failure
 from .connection import Route
 
 __all__ = ["DEFAULT_MODELS", "route_request", "extract_key", "mask_key", "AZURE_401"]
@@ -62,10 +64,6 @@ def extract_key(headers: Any, query: Dict[str, Any], allow_query: bool = False) 
     return None
 
 
-def _model_ok(model: str, patterns: Optional[Sequence[str]]) -> bool:
-    return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
-
-
 def _intent_error(intent: Optional[str]) -> Optional[str]:
     if intent is None or intent == "transcription":
         return None
@@ -113,6 +111,8 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
         route.failure = ("beta_api_shape_disabled", "The Realtime Beta API is no longer supported. Please use "
                          "/v1/realtime for the GA API.", 4000, "invalid_request_error.beta_api_shape_disabled")
         return route
+    if "call_id" in query:
+        return _call_route(server, route, query["call_id"])
     bad_intent = _intent_error(intent)
     if bad_intent is not None:
         route.failure = ("invalid_value", bad_intent, 4000, "invalid_request_error.invalid_value")
@@ -124,9 +124,28 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     if not model:
         route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
                          "invalid_request_error.missing_model")
-    elif not _model_ok(model, server._models):
+    elif not server._model_allowed(model):
         route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
                          4000, "invalid_request_error.invalid_model")
+    return route
+
+
+def _call_route(server: Any, route: Route, call_id: str) -> Route:
+    """``?call_id=``: a sideband attached to an accepted SIP call (``model`` optional and ignored; the session is
+    the call's). See :mod:`realtime_sync.testing.calls`."""
+    if route.dialect is not Dialect.GA:
+        route.failure = ("invalid_request_error", "Sideband connections (call_id) use the GA protocol.", 4000,
+                         "invalid_request_error")
+        return route
+    call, refused = call_route_failure(server, call_id)
+    if refused is not None:
+        code, message = refused
+        route.failure = (code, message, 4000, f"invalid_request_error.{code}")
+        return route
+    assert call is not None and call.session is not None
+    route.call = call
+    route.model = call.session.model
+    route.session_init = None
     return route
 
 
@@ -144,6 +163,16 @@ def _azure_route(server: Any, path: str, query: Dict[str, str], headers: Any,
             return 404, _AZURE_404
     else:
         deployment = query.get("model") or ""
+    if "call_id" in query:  # a guess: Azure documents no sideband; served as on OpenAI, refusals at the handshake
+        if preview or beta:
+            return 400, {"error": {"code": "invalid_value", "message": "Sideband connections (call_id) use the GA "
+                                   "protocol."}}
+        call, refused = call_route_failure(server, query["call_id"])
+        if refused is not None:
+            return 404 if refused[0] == "call_not_found" else 400, {"error": {"code": refused[0],
+                                                                              "message": refused[1]}}
+        assert call is not None and call.session is not None
+        return Route(path=path, kind="azure", dialect=Dialect.GA, model=call.session.model, call=call)
     intent = query.get("intent")
     bad_intent = _intent_error(intent)
     if bad_intent is not None:

@@ -2,8 +2,10 @@
 
 It listens on a loopback port (ephemeral by default) and serves ``/v1/realtime?model=`` (OpenAI), Azure GA
 ``/openai/v1/realtime?model=`` and Azure preview ``/openai/realtime?api-version=&deployment=`` over the threaded
-server of the ``websockets`` package, plus ``POST /v1/realtime/client_secrets``. See the package docstring.
+server of the ``websockets`` package, plus ``POST /v1/realtime/client_secrets`` and the SIP calls endpoints, with a
+phone that places calls to an app (:meth:`FakeRealtimeServer.place_call`). See the package docstring.
 """
+import fnmatch
 import inspect
 import logging
 import os
@@ -18,8 +20,10 @@ from websockets.sync.server import serve
 
 from ..errors import RealtimeTimeoutError
 from ..protocol import Dialect
+from .calls import CallRegistry
 from .connection import Route, ServerConfig, SimConnection
 from .faults import Faults
+from .phone import AudioInput, PlacedCall, place_call
 from .responder import Responder, Transcriber, default_responder, default_transcriber
 from .rest import mint_secret, serve_http
 from .routing import DEFAULT_MODELS, route_request
@@ -70,6 +74,8 @@ class FakeRealtimeServer:
                                     rate_limits=rate_limits, session_seconds=session_seconds, validate=validate,
                                     event_hook=event_hook)
         self.faults = Faults(self)
+        #: SIP calls placed with :meth:`place_call`, by id (see :mod:`realtime_sync.testing.calls`)
+        self.calls = CallRegistry(self)
         #: strict-schema failures of emitted events (``validate=True`` or inside a validation scope)
         self.validation_errors: List[str] = []
         self._lock = threading.Lock()
@@ -115,6 +121,7 @@ class FakeRealtimeServer:
             return
         deadline = time.monotonic() + timeout
         self._stopping.set()
+        self.calls.end_all()
         try:
             self._wake_w.send(b"x")
         except OSError:
@@ -243,6 +250,32 @@ class FakeRealtimeServer:
         with self._lock:
             return [c for c in self._connections if c.is_open]
 
+    # -- phone calls --------------------------------------------------------------------------------------------------
+    def place_call(self, webhook_url: str, secret: str, *, caller: str = "+15550100", audio: AudioInput = None,
+                   dtmf: str = "", timeout: float = 10.0, wait_for_greeting: bool = True,
+                   to: str = "sip:proj_simulator@sip.api.openai.com", sip_headers: Optional[List[Json]] = None,
+                   sip_media_security: Optional[str] = "srtp",
+                   webhook_timeout: Optional[float] = None) -> PlacedCall:
+        """Place a SIP call to the app whose webhook is ``webhook_url``: POST a ``realtime.call.incoming`` signed
+        with ``secret``, wait for the accept and a sideband, then play ``audio`` (WAV path or PCM16 24 kHz bytes)
+        and press ``dtmf`` into the call. Returns a :class:`~realtime_sync.testing.phone.PlacedCall` at once; see
+        :func:`realtime_sync.testing.phone.place_call`."""
+        return place_call(self, webhook_url, secret, caller=caller, audio=audio, dtmf=dtmf, timeout=timeout,
+                          wait_for_greeting=wait_for_greeting, to=to, sip_headers=sip_headers,
+                          sip_media_security=sip_media_security, webhook_timeout=webhook_timeout)
+
+    def _track_thread(self, thread: threading.Thread) -> None:
+        """A thread ``stop()`` joins (within its timeout), besides the connections'."""
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+
+    def _model_allowed(self, model: str, azure: bool = False) -> bool:
+        """Whether a model (an Azure deployment when ``azure``) is served."""
+        if azure:
+            return self._azure_deployments is None or model in self._azure_deployments
+        return self._models is None or any(fnmatch.fnmatchcase(model, p) for p in self._models)
+
     # -- keys ---------------------------------------------------------------------------------------------------------
     def mint_client_secret(self, seconds: int = 600, session: Optional[Json] = None) -> Json:
         """Mint an ephemeral key as ``POST /v1/realtime/client_secrets`` would; returns the reply body."""
@@ -328,9 +361,7 @@ class FakeRealtimeServer:
                 except OSError:
                     break
                 thread = threading.Thread(target=self._dispatch, args=(sock, addr), name="rt-sim-conn", daemon=True)
-                with self._lock:
-                    self._threads = [t for t in self._threads if t.is_alive()]
-                    self._threads.append(thread)
+                self._track_thread(thread)
                 thread.start()
         finally:
             selector.close()

@@ -1,0 +1,1 @@
+"""A minimal Django project using the Realtime API (see views.py)."""
