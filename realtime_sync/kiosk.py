@@ -29,7 +29,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
 from .errors import ProtocolError, RealtimeError, RealtimeTimeoutError
 from .audio.file_microphone import FileMicrophone  # noqa: F401 - re-exported
@@ -37,11 +37,42 @@ from .observers import SendHandle, SessionLike
 from .playback import INTERRUPTED, LISTENING, USER_SPEAKING, AudioPlayer, InterruptResult
 from .protocol.audio_formats import bytes_per_second, normalize_format
 
-__all__ = ["KioskAudio", "KioskSession", "FileMicrophone", "ECHO_POLICIES"]  # FileMicrophone: from .audio
+# (FileMicrophone: from .audio)
+__all__ = ["KioskAudio", "KioskSession", "FileMicrophone", "ECHO_POLICIES", "consume_updates"]
 
 log = logging.getLogger("realtime_sync.kiosk")
 
 ECHO_POLICIES = ("half_duplex", "full_duplex", "raised_threshold_while_playing")
+
+
+def consume_updates(session: Any, duration: Optional[float], on_update: Optional[Callable[[Any], None]],
+                    stops: Sequence[Optional[threading.Event]]) -> str:
+    """Iterate ``session.receive_updates()`` (passing each to ``on_update``) until ``duration`` seconds passed
+    ("duration"), one of ``stops`` is set ("stopped") or the session ended ("closed"); raises the connection's
+    error if it failed."""
+    deadline = None if duration is None else time.monotonic() + duration
+    events = [e for e in stops if e is not None]
+
+    def stopped() -> bool:
+        return any(e.is_set() for e in events)
+
+    while True:
+        if stopped():
+            return "stopped"
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return "duration"
+        try:
+            for update in session.receive_updates(timeout=min(0.1, left) if left is not None else 0.1):
+                if on_update is not None:
+                    on_update(update)
+                if stopped():
+                    return "stopped"
+                if deadline is not None and time.monotonic() >= deadline:
+                    return "duration"
+            return "closed"
+        except RealtimeTimeoutError:
+            continue
 
 
 class KioskSession(SessionLike, Protocol):
@@ -203,24 +234,7 @@ class KioskAudio:
         """Consume the session's updates (so they do not pile up) until ``duration`` seconds passed,
         ``stop_event`` or :meth:`stop` was set, or the session ended. Returns why: "duration", "stopped" or
         "closed". Raises the connection's error if it failed. ``on_update(update)`` sees every update."""
-        deadline = None if duration is None else time.monotonic() + duration
-        while True:
-            if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
-                return "stopped"
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return "duration"
-            try:
-                for update in self.session.receive_updates(timeout=min(0.1, left) if left is not None else 0.1):
-                    if on_update is not None:
-                        on_update(update)
-                    if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
-                        return "stopped"
-                    if deadline is not None and time.monotonic() >= deadline:
-                        return "duration"
-                return "closed"
-            except RealtimeTimeoutError:
-                continue
+        return consume_updates(self.session, duration, on_update, (self._stop, stop_event))
 
     # -------------------------------------------------------------------------------------------- push to talk
     @property
