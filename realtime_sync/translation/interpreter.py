@@ -31,7 +31,8 @@ __all__ = ["Interpreter", "SentenceBuffer"]
 
 log = logging.getLogger("realtime_sync.translation")
 
-_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u00bb)\]]*(?=\s|$)")
+#: the end of a sentence: . ! ? ... before a space or the end (not a decimal point), or a CJK full stop, ! or ?
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u00bb)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d)\]]*")
 
 
 class SentenceBuffer:

@@ -1,9 +1,7 @@
 """TranslationSession against a scripted translation server (tests/client/server.py's MiniServer answering the
 translation protocol): what only a scripted server can do (an unasked ``session.closed``, no ``session.closed`` at
 all, a format change mid-session, an ``error`` for an update) and the wire details (frames, hooks, the URL)."""
-import base64
 import json
-import threading
 
 import pytest
 
@@ -14,72 +12,13 @@ from realtime_sync.protocol.translation import FRAME_BYTES, TranslatedAudioDelta
 from realtime_sync.translation import TranslationCollector
 from tests.support.waiting import wait_until
 
-from .server import Conn, MiniServer, error_event
-
-KEY = "sk-test-key-0123456789"
-
-
-def tr_session(language="en", transcription=None):
-    return {"id": "sess_TR1", "type": "translation", "model": "gpt-realtime-translate", "expires_at": 1797000000,
-            "audio": {"input": {"noise_reduction": None, "transcription": transcription},
-                      "output": {"language": language}}}
-
-
-class Translator:
-    """A scripted translation server: one output transcript fragment and the frame itself (as translated speech
-    at ``rate`` Hz) per audio frame; ``session.close`` -> the rest, then ``session.closed`` (unless
-    ``answer_close`` is False)."""
-
-    def __init__(self, rate=24000, answer_close=True, close_socket=False):
-        self.rate = rate
-        self.answer_close = answer_close
-        self.close_socket = close_socket
-        self.frames = []
-        self.sizes = []
-        self.session = tr_session()
-        self.lock = threading.Lock()
-
-    def on_connect(self, conn: Conn) -> None:
-        conn.send({"type": "session.created", "session": self.session})
-
-    def handle(self, conn: Conn, msg) -> None:
-        t = msg.get("type")
-        if t == "session.update":
-            audio = (msg.get("session") or {}).get("audio") or {}
-            language = (audio.get("output") or {}).get("language")
-            if language == "xx":
-                conn.send(error_event("invalid_value", "Invalid language 'xx'.", msg.get("event_id"),
-                                      "session.audio.output.language"))
-                return
-            if language:
-                self.session["audio"]["output"]["language"] = language
-            self.session["audio"]["input"].update(audio.get("input") or {})
-            conn.send({"type": "session.updated", "session": self.session})
-        elif t == "session.input_audio_buffer.append":
-            frame = base64.b64decode(msg["audio"])
-            with self.lock:
-                self.frames.append(frame)
-                self.sizes.append(len(frame))
-            if any(frame):  # speech (not silence): "translate" it
-                n = len(self.frames)
-                conn.send({"type": "session.output_transcript.delta", "delta": f"f{n} ", "elapsed_ms": 200 * n})
-                conn.send({"type": "session.output_audio.delta", "delta": base64.b64encode(frame).decode(),
-                           "format": "pcm16", "sample_rate": self.rate, "channels": 1, "elapsed_ms": 200 * n})
-        elif t == "session.close" and self.answer_close:
-            conn.send({"type": "session.output_transcript.delta", "delta": "end."})
-            conn.send({"type": "session.closed"})
-            if self.close_socket:
-                conn.close(1000)
-
-    def speech_frames(self):
-        with self.lock:
-            return [f for f in self.frames if any(f)]
+from .translation_server import KEY, Translator
 
 
 @pytest.fixture
 def translator():
     t = Translator()
-    with MiniServer(handler=t.handle, on_connect=t.on_connect, send_created=False) as srv:
+    with t.serve() as srv:
         t.server = srv
         yield t
 
@@ -170,7 +109,7 @@ def test_the_server_may_end_the_session_unasked(translator):
 
 def test_a_close_without_session_closed_is_bounded_and_says_so():
     t = Translator(answer_close=False)
-    with MiniServer(handler=t.handle, on_connect=t.on_connect, send_created=False) as srv:
+    with t.serve() as srv:
         session = client(srv).start_translation("es")
         session.send_audio(speech(200))
         assert session.close(0.5) is False and session.closed
@@ -181,7 +120,7 @@ def test_a_close_without_session_closed_is_bounded_and_says_so():
 
 def test_translate_file_collects_both_transcripts_and_the_audio(translator, tmp_path):
     result = client(translator.server).translate_file(speech(300), "es")
-    assert result.text == "f1 f2 end." and result.source_text == ""
+    assert result.text == "f1 f2 end." and result.source_text == "s1. s2. "
     assert result.audio == speech(300) + bytes(2 * FRAME_BYTES - len(speech(300)))
     assert (result.sample_rate, result.channels, result.target_language) == (24000, 1, "es")
     assert result.duration_ms == pytest.approx(400)
@@ -202,6 +141,15 @@ def test_a_change_of_audio_format_mid_session_is_a_clear_error():
     with pytest.raises(ProtocolError, match="24000 Hz x1 -> 16000 Hz x1"):
         collector.check()
     t = Translator(rate=16000)
-    with MiniServer(handler=t.handle, on_connect=t.on_connect, send_created=False) as srv:
+    with t.serve() as srv:
         result = client(srv).translate_file(speech(200), "es")
         assert result.sample_rate == 16000 and len(result.audio) == FRAME_BYTES  # the event's rate, as given
+
+
+def test_a_server_closing_the_socket_after_session_closed_is_a_clean_end():
+    t = Translator(close_socket=True)
+    with t.serve() as srv:
+        session = client(srv).start_translation("es")
+        session.send_audio(speech(200))
+        assert session.close(5) is True and session.error is None
+        assert list(session.receive_updates(timeout=5))[-1].kind is UpdateKind.SESSION_CLOSED
