@@ -1,0 +1,223 @@
+"""CPU cost of a live translation session fed by a 20 ms microphone at real time, translated speech streaming back.
+
+The same method as ``duplex.py``: the simulator (:class:`realtime_sync.testing.FakeRealtimeServer`, real-time
+pacing, its ``/v1/realtime/translations`` endpoint) runs in a child process so its CPU is not counted. For
+``--seconds`` of wall time each client sends speech (synthesised sentences, looped) as PCM16 24 kHz frames of 20 ms at
+real-time pace, receives every server event, decodes the translated audio deltas into a
+:class:`~realtime_sync.audio.NullSink` and keeps the transcripts; the benchmark reports the client process's CPU time
+(``time.process_time``: all threads) per second of session:
+
+1. realtime_sync: ``client.start_translation("es", transcribe_input=True)``, ``session.send_audio(paced 20 ms
+   frames)`` (the session joins them into the engine's 200 ms frames), an observer writing the translated audio to the
+   sink, the main thread iterating ``receive_updates()``;
+2. openai-python's sync client: ``OpenAI(...).realtime.translations.connect(model=...)``, a sender thread joining the
+   20 ms frames into 200 ms ``session.input_audio_buffer.append`` events (what its docs recommend), the main thread
+   iterating the connection's typed events and decoding ``session.output_audio.delta``;
+3. the 20 ms frame generator alone (the app's own wake-ups, a floor both pay);
+4. realtime_sync through real PyAudio streams (the :class:`~realtime_sync.translation.interpreter.Interpreter`: a
+   Microphone on a PulseAudio source, a Speaker on a PulseAudio null sink) on the private daemon of
+   ``realtime_sync.testing.pulse``; skipped with a note when unavailable, or with ``--no-pyaudio``.
+
+Usage: python scripts/benchmarks/translate_cpu.py [--seconds 10] [--repeat 2] [--no-pyaudio]
+"""
+import argparse
+import base64
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, HERE)
+
+from duplex import FRAME_BYTES, SENTENCE, Measure, report, run_source_alone, start_pulse  # noqa: E402
+
+LANGUAGE = "es"
+MODEL = "gpt-realtime-translate"
+
+
+def serve(conn: Any) -> None:
+    """Child process: the simulator at real-time pacing."""
+    from realtime_sync.testing import FakeRealtimeServer
+
+    server = FakeRealtimeServer(pace=1.0, rate_limits=False).start()
+    conn.send((server.base_url, server.api_key))
+    conn.recv()  # until the parent says stop
+    server.stop()
+
+
+def speech_frames(seconds: float) -> List[bytes]:
+    """``seconds`` of synthesised speech as 20 ms frames (sentences with pauses between them)."""
+    from realtime_sync.testing import synthesize
+
+    pcm = b""
+    while len(pcm) < seconds * 48000:
+        pcm += synthesize(SENTENCE) + bytes(48000 // 2)
+    return [pcm[i:i + FRAME_BYTES] for i in range(0, int(seconds * 48000) // FRAME_BYTES * FRAME_BYTES, FRAME_BYTES)]
+
+
+def paced(frames: List[bytes]) -> Iterator[bytes]:
+    t0 = time.monotonic()
+    for i, frame in enumerate(frames):
+        delay = t0 + i * 0.02 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield frame
+
+
+class Output:
+    """The observer of run 1: translated audio into a sink, transcript fragments counted."""
+
+    def __init__(self) -> None:
+        from realtime_sync.audio import NullSink
+
+        self.sink = NullSink()
+        self.fragments = 0
+
+    def handle_update(self, update: Any) -> None:
+        kind = update.type
+        if kind == "session.output_audio.delta":
+            self.sink.write(update.audio)
+        elif kind.endswith("_transcript.delta"):
+            self.fragments += 1
+
+
+def run_ours(base: str, key: str, seconds: float, frames: List[bytes]) -> Measure:
+    from realtime_sync import RealtimeClient, RealtimeTimeoutError
+
+    client = RealtimeClient(key, endpoint=base)
+    session = client.start_translation(LANGUAGE, transcribe_input=True, model=MODEL, timeout=10)
+    out = Output()
+    session.add_observer(out)
+    m = Measure()
+    handle = session.send_audio(paced(frames))
+    end = m.wall0 + seconds
+    while time.monotonic() < end:
+        try:
+            for _update in session.receive_updates(timeout=0.1):
+                if time.monotonic() >= end:
+                    break
+        except RealtimeTimeoutError:
+            pass
+    m.stop()
+    m.down_bytes, m.up_bytes = out.sink.total_frames * 2, handle.bytes_sent
+    handle.cancel()
+    session.close(timeout=2.0)
+    return m
+
+
+def run_openai(base: str, key: str, seconds: float, frames: List[bytes]) -> Measure:
+    from openai import OpenAI
+
+    from realtime_sync.audio import NullSink
+
+    client = OpenAI(api_key=key, base_url=base)
+    sink = NullSink()
+    with client.realtime.translations.connect(model=MODEL) as conn:
+        conn.session.update(session={"audio": {"input": {"transcription": {"model": "gpt-realtime-whisper"}},
+                                               "output": {"language": LANGUAGE}}})
+        for event in conn:
+            if event.type == "session.updated":
+                break
+        m = Measure()
+        sent = [0]
+        stop = threading.Event()
+
+        def sender() -> None:
+            buf = b""
+            for chunk in paced(frames):
+                if stop.is_set():
+                    return
+                buf += chunk
+                if len(buf) >= 9600:
+                    conn.session.input_audio_buffer.append(audio=base64.b64encode(buf[:9600]).decode("ascii"))
+                    sent[0] += 9600
+                    buf = buf[9600:]
+
+        t = threading.Thread(target=sender, daemon=True)
+        t.start()
+        end = m.wall0 + seconds
+        for event in conn:
+            if event.type == "session.output_audio.delta":
+                sink.write(base64.b64decode(event.delta))
+            if time.monotonic() >= end:
+                break
+        m.stop()
+        stop.set()
+        t.join(2)
+        m.down_bytes, m.up_bytes = sink.total_frames * 2, sent[0]
+    return m
+
+
+def run_source(base: str, key: str, seconds: float, frames: List[bytes]) -> Measure:
+    return run_source_alone(base, key, seconds, frames[0])
+
+
+def run_pyaudio(base: str, key: str, seconds: float, frames: List[bytes]) -> Measure:
+    """realtime_sync through real PortAudio streams: the Interpreter with a Microphone and a Speaker on PulseAudio."""
+    from realtime_sync import RealtimeClient
+    from realtime_sync.translation.interpreter import Interpreter
+
+    client = RealtimeClient(key, endpoint=base)
+    session = client.start_translation(LANGUAGE, transcribe_input=True, model=MODEL, timeout=10)
+    interpreter = Interpreter(session, input_device="pulse", output_device="pulse", echo_policy="full_duplex",
+                              quiet=True).start()
+    handle = interpreter._handle
+    m = Measure()
+    up0, down0 = handle.bytes_sent, interpreter.speaker.total_played_frames
+    why = interpreter.run(seconds)
+    m.stop()
+    assert why == "duration", why
+    m.down_bytes = int(interpreter.speaker.total_played_frames - down0) * 2
+    m.up_bytes = int(handle.bytes_sent - up0)
+    interpreter.stop()
+    session.close(timeout=2.0)
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each measured session")
+    ap.add_argument("--repeat", type=int, default=2, help="runs per client (the median is reported)")
+    ap.add_argument("--no-pyaudio", action="store_true", help="skip the real PyAudio measurement")
+    args = ap.parse_args()
+    os.environ.setdefault("REALTIME_SYNC_QUIET_AUDIO", "1")
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(child,), daemon=True)
+    server.start()
+    base, key = parent.recv()
+    frames = speech_frames(args.seconds + 5)  # more than the window: the input goes on until the measure ends
+    runners: List[Tuple[str, Callable[..., Measure]]] = [
+        ("realtime_sync translation session", run_ours),
+        ("openai-python sync translations.connect, 200 ms appends", run_openai),
+        ("the 20 ms frame generator alone (no client)", run_source)]
+    pulse, why = (None, "--no-pyaudio") if args.no_pyaudio else start_pulse()
+    if pulse is not None:
+        runners.append(("realtime_sync + PyAudio (Interpreter on PulseAudio)", run_pyaudio))
+    results: Dict[str, List[Measure]] = {name: [] for name, _ in runners}
+    try:
+        for _ in range(args.repeat):
+            for name, fn in runners:
+                results[name].append(fn(base, key, args.seconds, frames))
+    finally:
+        parent.send("stop")
+        server.join(10)
+        if pulse is not None:
+            pulse.stop()
+    print(f"translation session: speech in as 20 ms frames at real time, translated speech and text back; median of "
+          f"{args.repeat} x {args.seconds:g} s; client process CPU only (the simulator runs in another process)")
+    figures = {name: report(name, runs, args.seconds) for name, runs in results.items()}
+    ours, oai, source = (figures[runners[i][0]] for i in range(3))
+    print(f"realtime_sync / openai-python CPU = {ours / oai:.2f}x")
+    print(f"without the app's frame generator ({source * 1000:.1f} ms/s, the same in both): "
+          f"{(ours - source) / (oai - source):.2f}x")
+    if pulse is None:
+        print(f"real PyAudio measurement skipped: {why}")
+
+
+if __name__ == "__main__":
+    main()
