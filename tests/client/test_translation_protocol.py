@@ -190,3 +190,36 @@ def test_translation_endpoint_url_auth_and_refusals():
         client.start_translation("es")
     with pytest.raises(ConfigurationError, match="Azure"):
         client.translate_file(b"\x00\x00", "es")
+
+
+def test_translation_secret_request_and_reply():
+    from tests.client.test_rest import Scripted
+
+    http = Scripted()
+    http.thread.start()
+    try:
+        reply = {"value": "ek_translation_0123456789", "expires_at": 1797000600,
+                 "session": {"id": "sess_T9", "type": "translation", "model": "gpt-realtime-translate",
+                             "expires_at": 1797000600, "audio": {"output": {"language": "fr"}}}}
+        http.reply(200, reply)
+        client = RealtimeClient("sk-test-0123456789", endpoint=http.base_url, protocol="beta")
+        secret = client.create_translation_secret("fr", transcribe_input=True, expires_after=120)
+        path, headers, body = http.requests[0]
+        assert path == "/v1/realtime/translations/client_secrets"
+        assert headers["Authorization"] == "Bearer sk-test-0123456789" and "OpenAI-Beta" not in headers
+        assert json.loads(body) == {"expires_after": {"anchor": "created_at", "seconds": 120},
+                                    "session": {"model": "gpt-realtime-translate", "audio": {
+                                        "input": {"transcription": {"model": TRANSLATION_TRANSCRIPTION_MODEL}},
+                                        "output": {"language": "fr"}}}}
+        assert secret.value == "ek_translation_0123456789" and secret.value not in repr(secret)
+        assert secret.expires_at == 1797000600 and secret.session["type"] == "translation"
+        http.reply(200, {"nothing": True})
+        with pytest.raises(ProtocolError):
+            client.create_translation_secret()
+        assert json.loads(http.requests[1][2])["session"] == {"model": "gpt-realtime-translate"}
+        for bad in (dict(expires_after=5), dict(model=""), dict(noise_reduction="loud")):
+            with pytest.raises(ConfigurationError):
+                client.create_translation_secret("fr", **bad)
+        assert len(http.requests) == 2  # refused before any request
+    finally:
+        http.close()
