@@ -17,13 +17,12 @@ the translation plays and for ``tail_ms`` after, so open speakers do not feed th
 """
 import logging
 import re
-import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 
-from ..kiosk import ECHO_POLICIES, consume_updates
+from ..kiosk import KioskDevices
 from ..protocol import ConversationUpdate
-from ..protocol.audio_formats import PCM16_RATE
+from ..protocol.audio_formats import PCM16, PCM16_RATE
 from ..protocol.translation import (InputTranscriptDeltaUpdate, OutputTranscriptDeltaUpdate,
                                     TranslatedAudioDeltaUpdate)
 
@@ -58,7 +57,7 @@ class SentenceBuffer:
         return rest or None
 
 
-class Interpreter:
+class Interpreter(KioskDevices):
     """Microphone + speaker + translation session (see the module docstring).
 
     :param session: a started :class:`~realtime_sync.translation.TranslationSession`.
@@ -78,25 +77,12 @@ class Interpreter:
                  output_device: Any = None, echo_policy: str = "half_duplex", tail_ms: float = 300.0,
                  on_text: Optional[Callable[[str, str], None]] = None, chunk_ms: int = 20,
                  quiet: Optional[bool] = None, close_given: bool = False, stop_timeout: float = 3.0) -> None:
-        if echo_policy not in ECHO_POLICIES:
-            raise ValueError(f"echo_policy must be one of {ECHO_POLICIES} (got {echo_policy!r})")
-        self.session = session
-        self.mic = microphone
-        self.speaker = speaker
-        self.input_device = input_device
-        self.output_device = output_device
-        self.echo_policy = echo_policy
-        self.tail_ms = tail_ms
+        super().__init__(session, microphone, speaker, input_device=input_device, output_device=output_device,
+                         echo_policy=echo_policy, tail_ms=tail_ms, chunk_ms=chunk_ms, quiet=quiet,
+                         close_given=close_given, stop_timeout=stop_timeout)
         self.on_text = on_text
-        self.chunk_ms = chunk_ms
-        self.quiet = quiet
-        self.stop_timeout = stop_timeout
-        self.guard: Any = None
         self.played_ms = 0.0  #: translated speech handed to the speaker
-        self._own_mic = microphone is None or close_given
-        self._own_speaker = speaker is None or close_given
         self._handle: Any = None
-        self._stop = threading.Event()
         self._started = False
         self._converter: Optional[Tuple[Tuple[int, int], Any]] = None
 
@@ -105,16 +91,8 @@ class Interpreter:
         """Open the devices not given, play the translation, stream the microphone. Returns self."""
         if self._started:
             return self
-        from ..audio import EchoGuard, Microphone, Speaker  # the audio extra
-
         try:
-            if self.speaker is None:
-                self.speaker = Speaker(self.output_device, quiet=self.quiet)
-            self.guard = EchoGuard(self.speaker, self.echo_policy, self.tail_ms)
-            if self.mic is None:
-                self.mic = Microphone(self.input_device, chunk_ms=self.chunk_ms, gate=self.guard, quiet=self.quiet)
-            elif getattr(self.mic, "gate", False) is None:
-                self.mic.gate = self.guard
+            self._open_devices(PCM16, PCM16)
             self.session.add_observer(self)
             self._handle = self.session.send_audio(self.mic)
         except BaseException:
@@ -131,23 +109,9 @@ class Interpreter:
         self.session.remove_observer(self)
         if self._handle is not None:
             self._handle.cancel()
-        if self.mic is not None and self._own_mic:
-            self.mic.close(timeout=max(0.1, deadline - time.monotonic()))
-        if self.speaker is not None and self._own_speaker:
-            self.speaker.close(timeout=max(0.1, deadline - time.monotonic()))
+        self._close_mic(deadline)
+        self._close_speaker(deadline)
         self._started = False
-
-    def __enter__(self) -> "Interpreter":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    def run(self, duration: Optional[float] = None, on_update: Optional[Callable[[Any], None]] = None,
-            stop_event: Optional[threading.Event] = None) -> str:
-        """Consume the session's updates until ``duration`` passed, ``stop_event`` or :meth:`stop` was set, or
-        the session ended: "duration", "stopped" or "closed" (see :meth:`realtime_sync.kiosk.KioskAudio.run`)."""
-        return consume_updates(self.session, duration, on_update, (self._stop, stop_event))
 
     # -- the session's updates (reader thread) --------------------------------------------------------------------
     def handle_update(self, update: ConversationUpdate) -> None:

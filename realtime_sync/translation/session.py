@@ -9,7 +9,6 @@ items or responses; the input is one continuous stream of 200 ms frames (:mod:`.
 a graceful close that drains the remaining output (:meth:`close`).
 """
 import itertools
-import json
 import logging
 import os
 import threading
@@ -19,9 +18,10 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Uni
 from .._connection.audio_jobs import AudioInputStream, AudioSendHandle, AudioJob
 from .._connection.connection import Connection, WireProtocol
 from .._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
-from ..errors import ConfigurationError, ProtocolError, RealtimeError
+from ..errors import ConfigurationError, RealtimeError
 from ..observers import AudioSource, Observer
-from ..protocol import Command, ConversationUpdate, UpdateKind
+from ..protocol import Command, ConversationUpdate, Dialect, UpdateKind
+from ..protocol.commands import passthrough_text
 from ..protocol.audio_formats import PCM16_RATE
 from ..protocol.translation import (APPEND_TYPE, KEEP, SessionCloseCommand, TranslationOptions,
                                     TranslationSessionInfo, TranslationSessionUpdateCommand,
@@ -230,29 +230,9 @@ class TranslationSession:
     def send_command(self, command: Union[Dict[str, Any], str, bytes, Command]) -> Optional[str]:
         """Passthrough: send any client event (a dict, JSON text, or a protocol Command) as it is. Returns its
         event_id, if it has one. (A ``session.close`` sent this way is not drained: use :meth:`close`.)"""
-        if isinstance(command, Command):
-            if command.event_id is None:
-                command.event_id = self.new_event_id()
-            self._conn.send(command.to_json(), command.type)
-            return command.event_id
-        if isinstance(command, (bytes, bytearray)):
-            command = command.decode("utf-8")
-        if isinstance(command, str):
-            text = command
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise ProtocolError("send_command needs JSON text") from None
-        elif isinstance(command, dict):
-            data = command
-            text = json.dumps(command, separators=(",", ":"))
-        else:
-            raise TypeError("send_command takes a dict, JSON text or a Command")
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            raise ProtocolError("a client event is a JSON object with a 'type'")
-        self._conn.send(text, data["type"])
-        event_id = data.get("event_id")
-        return event_id if isinstance(event_id, str) else None
+        text, type_, event_id = passthrough_text(command, Dialect.GA, self.new_event_id)
+        self._conn.send(text, type_)
+        return event_id
 
     # -- ending ---------------------------------------------------------------------------------------------------
     def close(self, timeout: Optional[float] = None) -> bool:

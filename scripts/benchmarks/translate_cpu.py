@@ -20,20 +20,19 @@ real-time pace, receives every server event, decodes the translated audio deltas
 
 Usage: python scripts/benchmarks/translate_cpu.py [--seconds 10] [--repeat 2] [--no-pyaudio]
 """
-import argparse
 import base64
-import multiprocessing
 import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Iterator, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 
-from duplex import FRAME_BYTES, SENTENCE, Measure, report, run_source_alone, start_pulse  # noqa: E402
+from duplex import (FRAME_BYTES, SENTENCE, Measure, Runner, parse_args, report, run_all,  # noqa: E402
+                    run_source_alone)
 
 LANGUAGE = "es"
 MODEL = "gpt-realtime-translate"
@@ -179,35 +178,14 @@ def run_pyaudio(base: str, key: str, seconds: float, frames: List[bytes]) -> Mea
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=10.0, help="length of each measured session")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per client (the median is reported)")
-    ap.add_argument("--no-pyaudio", action="store_true", help="skip the real PyAudio measurement")
-    args = ap.parse_args()
-    os.environ.setdefault("REALTIME_SYNC_QUIET_AUDIO", "1")
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(child,), daemon=True)
-    server.start()
-    base, key = parent.recv()
-    frames = speech_frames(args.seconds + 5)  # more than the window: the input goes on until the measure ends
-    runners: List[Tuple[str, Callable[..., Measure]]] = [
+    args = parse_args(__doc__.split("\n\n")[0])
+    runners: List[Runner] = [
         ("realtime_sync translation session", run_ours),
         ("openai-python sync translations.connect, 200 ms appends", run_openai),
         ("the 20 ms frame generator alone (no client)", run_source)]
-    pulse, why = (None, "--no-pyaudio") if args.no_pyaudio else start_pulse()
-    if pulse is not None:
-        runners.append(("realtime_sync + PyAudio (Interpreter on PulseAudio)", run_pyaudio))
-    results: Dict[str, List[Measure]] = {name: [] for name, _ in runners}
-    try:
-        for _ in range(args.repeat):
-            for name, fn in runners:
-                results[name].append(fn(base, key, args.seconds, frames))
-    finally:
-        parent.send("stop")
-        server.join(10)
-        if pulse is not None:
-            pulse.stop()
+    frames = speech_frames(args.seconds + 5)  # more than the window: the input goes on until the measure ends
+    results, why = run_all(args, serve, (), runners, frames,
+                           ("realtime_sync + PyAudio (Interpreter on PulseAudio)", run_pyaudio))
     print(f"translation session: speech in as 20 ms frames at real time, translated speech and text back; median of "
           f"{args.repeat} x {args.seconds:g} s; client process CPU only (the simulator runs in another process)")
     figures = {name: report(name, runs, args.seconds) for name, runs in results.items()}
@@ -215,7 +193,7 @@ def main() -> None:
     print(f"realtime_sync / openai-python CPU = {ours / oai:.2f}x")
     print(f"without the app's frame generator ({source * 1000:.1f} ms/s, the same in both): "
           f"{(ours - source) / (oai - source):.2f}x")
-    if pulse is None:
+    if why:
         print(f"real PyAudio measurement skipped: {why}")
 
 

@@ -68,6 +68,24 @@ def test_start_update_audio_and_a_graceful_close(translator):
     assert session.close(1) is True  # idempotent
 
 
+def test_send_command_passes_any_client_event_through(translator):
+    from realtime_sync.protocol.translation import TranslationAudioAppendCommand
+
+    with client(translator.server).start_translation("es", fill_silence=False) as session:
+        eid = session.send_command(TranslationAudioAppendCommand(audio=speech(200)))
+        assert eid.startswith("evt_")
+        assert session.send_command({"type": "session.update", "event_id": "mine",
+                                     "session": {"audio": {"output": {"language": "de"}}}}) == "mine"
+        assert session.wait_for(UpdateKind.SESSION_UPDATED, 5).session.target_language == "de"
+        assert session.send_command('{"type": "session.input_audio_buffer.append", "audio": ""}') is None
+        for bad in ("not json", '{"no": "type"}'):
+            with pytest.raises(ProtocolError):
+                session.send_command(bad)
+        assert wait_until(lambda: len(translator.server.received) >= 4, 5)
+    types = [json.loads(m)["type"] for m in translator.server.received]
+    assert types[1:4] == ["session.input_audio_buffer.append", "session.update", "session.input_audio_buffer.append"]
+
+
 def test_silence_keeps_the_stream_going_while_the_app_is_quiet(translator):
     with client(translator.server).start_translation("es") as session:
         assert wait_until(lambda: len(translator.frames) >= 3, 5)  # three frames of silence on the timer
