@@ -66,6 +66,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: no such file: {args.path}", file=sys.stderr)
         return 2
     target = output_path(args)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+        print(f"error: cannot write {target}: no such directory", file=sys.stderr)
+        return 2
     server = None
     try:
         client, server = make_client(args)
