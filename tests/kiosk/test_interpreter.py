@@ -62,7 +62,8 @@ def test_microphone_in_translation_out_and_transcripts():
         finally:
             interpreter.stop()
             assert session.close(5)
-        assert mic.closed and sink.closed and sink.written[:2 * FRAME_BYTES] == speech(400)  # the "translation" of each frame
+        assert mic.closed and sink.closed
+        assert sink.written[:2 * FRAME_BYTES] == speech(400)  # the "translation" of each frame
         assert interpreter.played_ms >= 400
         assert ("translation", "f1 ") in texts and any(kind == "source" for kind, _ in texts)
         assert all(len(f) == FRAME_BYTES for f in t.frames)  # 20 ms microphone chunks went out as 200 ms frames
