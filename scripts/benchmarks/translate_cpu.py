@@ -1,21 +1,21 @@
 """CPU cost of a live translation session fed by a 20 ms microphone at real time, translated speech streaming back.
 
-The same method as ``duplex.py``: the simulator (:class:`realtime_sync.testing.FakeRealtimeServer`, real-time
-pacing, its ``/v1/realtime/translations`` endpoint) runs in a child process so its CPU is not counted. For
-``--seconds`` of wall time each client sends speech (synthesised sentences, looped) as PCM16 24 kHz frames of 20 ms at
-real-time pace, receives every server event, decodes the translated audio deltas into a
-:class:`~realtime_sync.audio.NullSink` and keeps the transcripts; the benchmark reports the client process's CPU time
-(``time.process_time``: all threads) per second of session:
+The method of ``duplex.py``, against the load server of :mod:`loadserver` (another process, so its CPU is not
+counted; one selector thread) speaking the translation protocol: for every 200 ms frame it receives it answers with
+an input and an output transcript fragment and 200 ms of translated audio, so the output runs at the pace of the
+input. For ``--seconds`` of wall time each client sends PCM16 24 kHz frames of 20 ms (quiet noise) at real-time
+pace, receives every server event, decodes the translated audio into a :class:`~realtime_sync.audio.NullSink`;
+the benchmark reports the client process's CPU time (``time.process_time``: all threads) per second of session:
 
 1. realtime_sync: ``client.start_translation("es", transcribe_input=True)``, ``session.send_audio(paced 20 ms
-   frames)`` (the session joins them into the engine's 200 ms frames), an observer writing the translated audio to the
-   sink, the main thread iterating ``receive_updates()``;
-2. openai-python's sync client: ``OpenAI(...).realtime.translations.connect(model=...)``, a sender thread joining the
-   20 ms frames into 200 ms ``session.input_audio_buffer.append`` events (what its docs recommend), the main thread
-   iterating the connection's typed events and decoding ``session.output_audio.delta``;
+   frames)`` (the session joins them into the engine's 200 ms frames), an observer writing the translated audio to
+   the sink, the main thread iterating ``receive_updates()``;
+2. openai-python's sync client: ``OpenAI(...).realtime.translations.connect(model=...)``, a sender thread joining
+   the 20 ms frames into 200 ms ``session.input_audio_buffer.append`` events (what its docs recommend), the main
+   thread iterating the connection's typed events and decoding ``session.output_audio.delta``;
 3. the 20 ms frame generator alone (the app's own wake-ups, a floor both pay);
 4. realtime_sync through real PyAudio streams (the :class:`~realtime_sync.translation.interpreter.Interpreter`: a
-   Microphone on a PulseAudio source, a Speaker on a PulseAudio null sink) on the private daemon of
+   Microphone on a PulseAudio 440 Hz source, a Speaker on a PulseAudio null sink) on the private daemon of
    ``realtime_sync.testing.pulse``; skipped with a note when unavailable, or with ``--no-pyaudio``.
 
 Usage: python scripts/benchmarks/translate_cpu.py [--seconds 10] [--repeat 2] [--no-pyaudio]
@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 
-from duplex import (FRAME_BYTES, SENTENCE, Measure, Runner, parse_args, report, run_all,  # noqa: E402
+from duplex import (Measure, Runner, noise_frame, parse_args, report, run_all,  # noqa: E402
                     run_source_alone)
 
 LANGUAGE = "es"
@@ -39,23 +39,12 @@ MODEL = "gpt-realtime-translate"
 
 
 def serve(conn: Any) -> None:
-    """Child process: the simulator at real-time pacing."""
-    from realtime_sync.testing import FakeRealtimeServer
+    """Child process: the load server (translation sessions on ``/realtime/translations``)."""
+    import loadserver
 
-    server = FakeRealtimeServer(pace=1.0, rate_limits=False).start()
-    conn.send((server.base_url, server.api_key))
-    conn.recv()  # until the parent says stop
-    server.stop()
-
-
-def speech_frames(seconds: float) -> List[bytes]:
-    """``seconds`` of synthesised speech as 20 ms frames (sentences with pauses between them)."""
-    from realtime_sync.testing import synthesize
-
-    pcm = b""
-    while len(pcm) < seconds * 48000:
-        pcm += synthesize(SENTENCE) + bytes(48000 // 2)
-    return [pcm[i:i + FRAME_BYTES] for i in range(0, int(seconds * 48000) // FRAME_BYTES * FRAME_BYTES, FRAME_BYTES)]
+    server = loadserver.LoadServer()
+    conn.send((f"http://127.0.0.1:{server.port}/v1", "sk-load-benchmark"))
+    server.run(conn)  # until the parent says stop
 
 
 def paced(frames: List[bytes]) -> Iterator[bytes]:
@@ -183,11 +172,11 @@ def main() -> None:
         ("realtime_sync translation session", run_ours),
         ("openai-python sync translations.connect, 200 ms appends", run_openai),
         ("the 20 ms frame generator alone (no client)", run_source)]
-    frames = speech_frames(args.seconds + 5)  # more than the window: the input goes on until the measure ends
+    frames = [noise_frame()] * int((args.seconds + 5) * 50)  # more than the window: input until the measure ends
     results, why = run_all(args, serve, (), runners, frames,
                            ("realtime_sync + PyAudio (Interpreter on PulseAudio)", run_pyaudio))
-    print(f"translation session: speech in as 20 ms frames at real time, translated speech and text back; median of "
-          f"{args.repeat} x {args.seconds:g} s; client process CPU only (the simulator runs in another process)")
+    print(f"translation session: 20 ms frames in at real time, translated speech and text back; median of "
+          f"{args.repeat} x {args.seconds:g} s; client process CPU only (the load server runs in another process)")
     figures = {name: report(name, runs, args.seconds) for name, runs in results.items()}
     ours, oai, source = (figures[runners[i][0]] for i in range(3))
     print(f"realtime_sync / openai-python CPU = {ours / oai:.2f}x")
