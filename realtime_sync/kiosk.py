@@ -127,12 +127,13 @@ class KioskDevices:
     def stop(self, timeout: Optional[float] = None) -> None:  # pragma: no cover - defined by the subclasses
         raise NotImplementedError
 
-    def _open_devices(self, in_format: str, out_format: str) -> None:
-        """Open the speaker and the microphone not given (the audio extra) and gate the microphone."""
+    def _open_devices(self, in_format: str, out_format: str, **speaker_options: Any) -> None:
+        """Open the speaker (with ``speaker_options``) and the microphone not given (the audio extra) and gate the
+        microphone."""
         from .audio import EchoGuard, Microphone, Speaker
 
         if self.speaker is None:
-            self.speaker = Speaker(self.output_device, wire_format=out_format, quiet=self.quiet)
+            self.speaker = Speaker(self.output_device, wire_format=out_format, quiet=self.quiet, **speaker_options)
         self.guard = EchoGuard(self.speaker, self.echo_policy, self.tail_ms)
         if self.mic is None:
             self.mic = Microphone(self.input_device, wire_format=in_format, chunk_ms=self.chunk_ms, gate=self.guard,

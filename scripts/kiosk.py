@@ -247,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
         signals["running"] = True  # no KeyboardInterrupt during the cleanup
         stop.set()
         t0 = time.monotonic()
+        if args.translate and session is not None:  # the rest of the translation, before the devices close
+            session.close(timeout=2.0)
         if kiosk is not None:
             kiosk.stop(timeout=2.0)
         if session is not None:

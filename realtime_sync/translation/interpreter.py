@@ -70,17 +70,20 @@ class Interpreter(KioskDevices):
     :param on_text: ``fn(kind, fragment)`` for each transcript fragment (on the session's reader thread: keep it
         short), ``kind`` "source" or "translation".
     :param chunk_ms: size of the microphone's chunks (the session joins them into 200 ms frames).
+    :param preroll_ms: the speaker it opens buffers this much before playing (the translation arrives at the pace
+        of speech, in pieces of about 200 ms: a smaller cushion makes it stutter when a piece is a little late).
     :param close_given: :meth:`stop` also closes the microphone and speaker passed in.
     """
 
     def __init__(self, session: Any, microphone: Any = None, speaker: Any = None, *, input_device: Any = None,
                  output_device: Any = None, echo_policy: str = "half_duplex", tail_ms: float = 300.0,
-                 on_text: Optional[Callable[[str, str], None]] = None, chunk_ms: int = 20,
+                 on_text: Optional[Callable[[str, str], None]] = None, chunk_ms: int = 20, preroll_ms: int = 400,
                  quiet: Optional[bool] = None, close_given: bool = False, stop_timeout: float = 3.0) -> None:
         super().__init__(session, microphone, speaker, input_device=input_device, output_device=output_device,
                          echo_policy=echo_policy, tail_ms=tail_ms, chunk_ms=chunk_ms, quiet=quiet,
                          close_given=close_given, stop_timeout=stop_timeout)
         self.on_text = on_text
+        self.preroll_ms = preroll_ms
         self.played_ms = 0.0  #: translated speech handed to the speaker
         self._handle: Any = None
         self._started = False
@@ -92,7 +95,7 @@ class Interpreter(KioskDevices):
         if self._started:
             return self
         try:
-            self._open_devices(PCM16, PCM16)
+            self._open_devices(PCM16, PCM16, preroll_ms=self.preroll_ms)
             self.session.add_observer(self)
             self._handle = self.session.send_audio(self.mic)
         except BaseException:

@@ -73,9 +73,9 @@ class FrameChunker:
 class SilenceSchedule:
     """When the next silence frame is due (see the module docstring). ``frame_s``: the length of a frame;
     ``grace``: how far the clock may run past the end of the audio sent before silence fills in. It absorbs a
-    live source's delays: a microphone whose frames come at most ``grace - frame_s`` late (300 ms by default:
-    the worst phase, right after a silence frame) is never interrupted; once one silence frame went in, it has
-    a whole ``grace`` of slack. ``max_behind``: a
+    live source's delays: the stream calls :meth:`level` when a source begins, so a microphone whose frames come
+    at most ``grace`` later than its first one did (500 ms by default) is never interrupted by silence.
+    ``max_behind``: a
     stream more than this far behind the clock (the process was suspended) restarts level with the clock rather
     than sending a burst of silence to catch up."""
 
@@ -95,6 +95,13 @@ class SilenceSchedule:
     def start(self, now: float) -> None:
         """The stream begins: the clock and the audio timeline start level."""
         if self.end is None:
+            self.end = now
+
+    def level(self, now: float) -> None:
+        """A source begins: its audio starts level with the clock (the end moves up to ``now`` if it is behind;
+        nothing is sent), so a live source's delays count from its own first frame, not from the phase the
+        silence before it happened to be in."""
+        if self.end is None or self.end < now:
             self.end = now
 
     def sent(self, now: float, *, silence: bool = False) -> None:

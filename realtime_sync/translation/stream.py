@@ -136,6 +136,8 @@ class TranslationStream(AudioJob):
                 chunker.flush()  # its tail, padded with silence to a whole frame
                 self._pop_source(src, None)
                 continue
+            if not src.bytes_sent:  # its first audio: the silence schedule starts level with it
+                self.schedule.level(now)
             src.sent(len(chunk))
             chunker.feed(chunk)
         return None

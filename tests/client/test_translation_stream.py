@@ -75,6 +75,30 @@ def test_a_live_source_late_by_less_than_grace_minus_a_frame_is_never_interrupte
     assert s.silence_frames == 1
 
 
+def test_a_live_source_starting_in_any_phase_of_the_silence_gets_the_whole_grace():
+    """Silence flows, then a microphone starts at some point of the 200 ms cycle: leveled at its first frame, its
+    frames may come up to ``grace`` later than the first one did without silence being spliced into them."""
+    for phase in (0.0, 0.05, 0.1, 0.15, 0.199):
+        s = SilenceSchedule(frame_s=0.2, grace=0.5)
+        s.start(0.0)
+        now = 0.0
+        while now < 3.0 + phase:  # silence on the timer
+            now = s.due_at()
+            s.sent(now, silence=True)
+        first = 3.0 + phase + 0.25  # the microphone's first frame, 250 ms after it began
+        s.level(first)
+        s.sent(first)
+        for k in range(1, 100):
+            arrival = first + 0.2 * k + (0.45 if k % 5 == 0 else 0.0)  # sometimes 450 ms later than the first
+            assert not s.due(arrival), (phase, k)
+            s.sent(arrival)
+    end = s.end
+    s.level(end - 1.0)  # a source beginning while the stream is ahead of the clock (a file burst): no change
+    assert s.end == end
+    s.level(end + 1.0)  # behind the clock: level with it
+    assert s.end == end + 1.0
+
+
 def test_close_states():
     d = CloseDrain()
     assert d.state == "open" and not d.waiting and not d.complete
@@ -175,8 +199,9 @@ def test_a_live_source_is_sent_as_it_comes_without_silence_in_between():
     sent = h.take(0.65)[0]
     assert sent == [tone(480, 99) + bytes(FRAME_BYTES - 480)]
     assert handle.wait(0) is AudioSendStatus.COMPLETED
-    # nothing more from the app: silence once the clock is past the end of the audio by the grace
-    assert h.take(0.9)[0] == [] and h.take(1.1)[0] == [SILENCE_FRAME]
+    # nothing more from the app: silence once the clock is past the end of the audio by the grace. The source's
+    # first frame (0.21) leveled the schedule with the clock: 4 frames from there end at 1.01, silence at 1.31
+    assert h.take(1.29)[0] == [] and h.take(1.32)[0] == [SILENCE_FRAME]
 
 
 def test_sources_go_in_order_and_a_cancelled_one_drops_its_partial_frame():

@@ -18,8 +18,9 @@ class Translator:
     itself as translated speech at ``rate`` Hz, and with input transcription on, a source fragment (``s<n>. ``);
     ``session.close`` -> the rest, then ``session.closed`` (unless ``answer_close`` is False)."""
 
-    def __init__(self, rate=24000, answer_close=True, close_socket=False):
+    def __init__(self, rate=24000, answer_close=True, close_socket=False, echo_silence=False):
         self.rate = rate
+        self.echo_silence = echo_silence  # silent frames come back as (silent) audio too: a continuous output
         self.answer_close = answer_close
         self.close_socket = close_socket
         self.frames = []
@@ -48,11 +49,12 @@ class Translator:
             with self.lock:
                 self.frames.append(frame)
                 self.sizes.append(len(frame))
+            n = len(self.frames)
             if any(frame):  # speech (not silence): "translate" it
-                n = len(self.frames)
                 if self.session["audio"]["input"].get("transcription"):
                     conn.send({"type": "session.input_transcript.delta", "delta": f"s{n}. ", "elapsed_ms": 200 * n})
                 conn.send({"type": "session.output_transcript.delta", "delta": f"f{n} ", "elapsed_ms": 200 * n})
+            if any(frame) or self.echo_silence:
                 conn.send({"type": "session.output_audio.delta", "delta": base64.b64encode(frame).decode(),
                            "format": "pcm16", "sample_rate": self.rate, "channels": 1, "elapsed_ms": 200 * n})
         elif t == "session.close" and self.answer_close:
