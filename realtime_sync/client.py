@@ -18,7 +18,7 @@ from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint
 from .errors import ConfigurationError
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
-from .protocol.translation import TRANSLATION_MODEL
+from .protocol.model_names import TRANSLATION_MODEL
 from .protocol.local import ReconnectedUpdate
 from .reconnect import ReconnectPolicy
 from .session import RealtimeSession

@@ -18,6 +18,7 @@ from ._decode import decoder
 from .audio_formats import PCM16, PCM16_RATE, bytes_for_ms
 from .commands import Command
 from .kinds import Dialect, UpdateKind
+from .model_names import TRANSLATION_MODEL
 from .updates import Base64Audio, ConversationUpdate, ErrorUpdate, UnknownUpdate, decode_message, load_message
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
 
 Json = Dict[str, Any]
 
-TRANSLATION_MODEL = "gpt-realtime-translate"
 #: The transcription model ``transcribe_input=True`` asks for (the addendum's example).
 TRANSLATION_TRANSCRIPTION_MODEL = "gpt-realtime-whisper"
 #: The engine's frame: 200 ms of 24 kHz PCM16 mono = 9,600 bytes (12,800 base64 characters).
