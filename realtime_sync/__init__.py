@@ -10,6 +10,7 @@ The package, by layer (imports point down only)::
     session.py     RealtimeSession, the whole session surface;  client.py  RealtimeClient;  endpoints.py
     tools/ turns.py conversation.py usage.py transcription.py playback.py kiosk.py    features (SessionLike)
     rest.py        client secrets and SIP call control over REST (``requests``, imported on first use)
+    translation/   live translation sessions (``/realtime/translations``) on the same connection core
     webhooks.py    webhook signature verification, the ``realtime.call.incoming`` event;  dtmf.py  keypad digits
     audio/         devices and DSP, the only place PyAudio is imported (the ``audio`` extra)
     testing/       the local simulator (FakeRealtimeServer) for tests, demos and benchmarks
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # the feature modules load on first use (see __getattr__ belo
     from .rest import (Calls, ClientSecret, create_client_secret)
     from .webhooks import (CallIncoming, SipHeader, WebhookEvent)
     from .dtmf import (DtmfCollector)
+    from .translation import (TranslationSession, TranslationResult, NoiseReduction)
 
 #: Names exported from a feature module that is imported the first time one of them is used, so that
 #: ``import realtime_sync`` stays cheap (a session imports the ones it needs when it starts).
@@ -86,6 +88,7 @@ _LAZY = {
     "AudioPlayer": "playback", "InterruptResult": "playback",
     "Calls": "rest", "ClientSecret": "rest", "create_client_secret": "rest",
     "CallIncoming": "webhooks", "SipHeader": "webhooks", "WebhookEvent": "webhooks", "DtmfCollector": "dtmf",
+    "TranslationSession": "translation", "TranslationResult": "translation", "NoiseReduction": "translation",
 }
 
 
@@ -136,7 +139,8 @@ __all__ = [
     "ConversationMirror", "MirrorItem", "ToolCall", "ToolDispatcher", "ToolRegistry", "PushToTalk", "TurnResult",
     "ask", "push_to_talk", "Prices", "UsageTotals", "UsageTracker", "TranscriptionResult", "Transcriber",
     "transcribe_file", "AudioPlayer", "InterruptResult", "Calls", "ClientSecret", "create_client_secret",
-    "CallIncoming", "SipHeader", "WebhookEvent", "DtmfCollector",
+    "CallIncoming", "SipHeader", "WebhookEvent", "DtmfCollector", "TranslationSession", "TranslationResult",
+    "NoiseReduction",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -18,6 +18,7 @@ from .endpoints import ApiKey, DEFAULT_MODEL, Endpoint, azure_endpoint, endpoint
 from .errors import ConfigurationError
 from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
+from .protocol.model_names import TRANSLATION_MODEL
 from .protocol.local import ReconnectedUpdate
 from .reconnect import ReconnectPolicy
 from .session import RealtimeSession
@@ -28,8 +29,9 @@ from ._connection.transport import open_websocket
 
 __all__ = ["RealtimeClient"]
 
-if TYPE_CHECKING:  # REST and its requests import load on first use
+if TYPE_CHECKING:  # REST (and its requests import) and translation load on first use
     from .rest import Calls, ClientSecret
+    from .translation import TranslationResult, TranslationSession
 
 log = logging.getLogger("realtime_sync.client")
 Hook = TypeVar("Hook", bound=Callable[[str], Any])
@@ -240,6 +242,63 @@ class RealtimeClient:
             raise
         log.info("session started (%s, protocol %s, intent %s)", ep.kind, ep.dialect.value, intent)
         return session
+
+    # -- translation sessions --------------------------------------------------------------------------------------
+    def start_translation(self, target_language: str, *, transcribe_input: Any = None, noise_reduction: Any = None,
+                          model: str = TRANSLATION_MODEL, timeout: Optional[float] = None,
+                          queue_updates: bool = True, fill_silence: bool = True) -> "TranslationSession":
+        """Open a live translation session (``/realtime/translations?model=<model>``) into ``target_language``
+        (``"es"``, ``"fr"``...): speech in with ``send_audio``, translated speech and text out through
+        ``receive_updates()``; see :class:`~realtime_sync.translation.TranslationSession`. ``transcribe_input``
+        (a transcription model, or True for the default) adds the source-language text; ``noise_reduction``:
+        ``"near_field"`` / ``"far_field"``. ``timeout`` bounds the connect and the configuration (default
+        ``connect_timeout``). An Azure client raises ConfigurationError (Azure documents no translation
+        endpoint)."""
+        from .translation.connect import initial_options, translation_endpoint
+        from .translation.session import TranslationSession
+
+        options = initial_options(target_language, transcribe_input, noise_reduction)
+        ep = translation_endpoint(self._endpoint, model)
+        bound = self.connect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + bound
+        sock = open_websocket(ep.url, ep.headers(), deadline=deadline, options=self.websocket_options, scrub=ep.scrub)
+        self._sessions += 1
+        session = TranslationSession(sock, recv_hooks=self._recv_hooks, send_hooks=self._send_hooks,
+                                     ping_interval=self.ping_interval, dead_peer_timeout=self.dead_peer_timeout,
+                                     max_message_size=self.max_message_size, close_timeout=self.close_timeout,
+                                     request_timeout=self.request_timeout, queue_limit=self.queue_limit,
+                                     queue_policy=self.queue_policy, queue_updates=queue_updates, scrub=ep.scrub,
+                                     name=f"realtime-translation-{self._sessions}", fill_silence=fill_silence)
+        try:
+            session._start(options, max(0.0, deadline - time.monotonic()))
+        except BaseException:
+            session._abort()
+            raise
+        log.info("translation session started (%s, into %s)", model, target_language)
+        return session
+
+    def translate_file(self, source: Any, target_language: str, *, transcribe_input: Any = True,
+                       noise_reduction: Any = None, model: str = TRANSLATION_MODEL, timeout: float = 120.0,
+                       realtime: bool = False, sample_rate: int = 24000, channels: int = 1) -> "TranslationResult":
+        """Translate a file (WAV of any rate, raw PCM16, bytes) in one call: a
+        :class:`~realtime_sync.translation.TranslationResult` with the source transcript, the translation and
+        the translated speech; see :func:`realtime_sync.translation.translate_file`."""
+        from .translation.files import translate_file
+
+        return translate_file(self, source, target_language, transcribe_input=transcribe_input,
+                              noise_reduction=noise_reduction, model=model, timeout=timeout, realtime=realtime,
+                              sample_rate=sample_rate, channels=channels)
+
+    def create_translation_secret(self, target_language: Optional[str] = None, *, transcribe_input: Any = None,
+                                  noise_reduction: Any = None, model: str = TRANSLATION_MODEL,
+                                  expires_after: int = 600, timeout: Optional[float] = None) -> "ClientSecret":
+        """Mint an ephemeral key for translation sessions in a browser or on a device
+        (``POST /realtime/translations/client_secrets``): a :class:`~realtime_sync.rest.ClientSecret`."""
+        from .translation.connect import create_translation_secret
+
+        return create_translation_secret(self._endpoint, target_language, transcribe_input=transcribe_input,
+                                         noise_reduction=noise_reduction, model=model, expires_after=expires_after,
+                                         timeout=self.request_timeout if timeout is None else timeout)
 
     # -- REST: browser keys and phone calls ------------------------------------------------------------------------
     def create_client_secret(self, options: Any = None, *, expires_after: int = 600,

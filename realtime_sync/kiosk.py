@@ -29,7 +29,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence, TypeVar
 
 from .errors import ProtocolError, RealtimeError, RealtimeTimeoutError
 from .audio.file_microphone import FileMicrophone  # noqa: F401 - re-exported
@@ -37,11 +37,42 @@ from .observers import SendHandle, SessionLike
 from .playback import INTERRUPTED, LISTENING, USER_SPEAKING, AudioPlayer, InterruptResult
 from .protocol.audio_formats import bytes_per_second, normalize_format
 
-__all__ = ["KioskAudio", "KioskSession", "FileMicrophone", "ECHO_POLICIES"]  # FileMicrophone: from .audio
+# (FileMicrophone: from .audio)
+__all__ = ["KioskAudio", "KioskDevices", "KioskSession", "FileMicrophone", "ECHO_POLICIES", "consume_updates"]
 
 log = logging.getLogger("realtime_sync.kiosk")
 
 ECHO_POLICIES = ("half_duplex", "full_duplex", "raised_threshold_while_playing")
+
+
+def consume_updates(session: Any, duration: Optional[float], on_update: Optional[Callable[[Any], None]],
+                    stops: Sequence[Optional[threading.Event]]) -> str:
+    """Iterate ``session.receive_updates()`` (passing each to ``on_update``) until ``duration`` seconds passed
+    ("duration"), one of ``stops`` is set ("stopped") or the session ended ("closed"); raises the connection's
+    error if it failed."""
+    deadline = None if duration is None else time.monotonic() + duration
+    events = [e for e in stops if e is not None]
+
+    def stopped() -> bool:
+        return any(e.is_set() for e in events)
+
+    while True:
+        if stopped():
+            return "stopped"
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return "duration"
+        try:
+            for update in session.receive_updates(timeout=min(0.1, left) if left is not None else 0.1):
+                if on_update is not None:
+                    on_update(update)
+                if stopped():
+                    return "stopped"
+                if deadline is not None and time.monotonic() >= deadline:
+                    return "duration"
+            return "closed"
+        except RealtimeTimeoutError:
+            continue
 
 
 class KioskSession(SessionLike, Protocol):
@@ -60,7 +91,79 @@ class KioskSession(SessionLike, Protocol):
     def stop_playing_audio(self) -> None: ...
 
 
-class KioskAudio:
+Devices = TypeVar("Devices", bound="KioskDevices")
+
+
+class KioskDevices:
+    """What both kiosks share (:class:`KioskAudio`, and the translation
+    :class:`~realtime_sync.translation.interpreter.Interpreter`): the devices they open (a speaker, the
+    :class:`~realtime_sync.audio.EchoGuard` listening to it, a microphone gated by the guard) and close (only those
+    they opened, or all with ``close_given``), the update loop and the context manager. Subclasses define
+    :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, session: Any, microphone: Any, speaker: Any, *, input_device: Any, output_device: Any,
+                 echo_policy: str, tail_ms: float, chunk_ms: int, quiet: Optional[bool], close_given: bool,
+                 stop_timeout: float) -> None:
+        if echo_policy not in ECHO_POLICIES:
+            raise ValueError(f"echo_policy must be one of {ECHO_POLICIES} (got {echo_policy!r})")
+        self.session = session
+        self.mic = microphone
+        self.speaker = speaker
+        self.input_device = input_device
+        self.output_device = output_device
+        self.echo_policy = echo_policy
+        self.tail_ms = tail_ms
+        self.chunk_ms = chunk_ms
+        self.quiet = quiet
+        self.stop_timeout = stop_timeout
+        self.guard: Any = None
+        self._own_mic = microphone is None or close_given
+        self._own_speaker = speaker is None or close_given
+        self._stop = threading.Event()
+
+    def start(self: Devices) -> Devices:  # pragma: no cover - defined by the subclasses
+        raise NotImplementedError
+
+    def stop(self, timeout: Optional[float] = None) -> None:  # pragma: no cover - defined by the subclasses
+        raise NotImplementedError
+
+    def _open_devices(self, in_format: str, out_format: str, **speaker_options: Any) -> None:
+        """Open the speaker (with ``speaker_options``) and the microphone not given (the audio extra) and gate the
+        microphone."""
+        from .audio import EchoGuard, Microphone, Speaker
+
+        if self.speaker is None:
+            self.speaker = Speaker(self.output_device, wire_format=out_format, quiet=self.quiet, **speaker_options)
+        self.guard = EchoGuard(self.speaker, self.echo_policy, self.tail_ms)
+        if self.mic is None:
+            self.mic = Microphone(self.input_device, wire_format=in_format, chunk_ms=self.chunk_ms, gate=self.guard,
+                                  quiet=self.quiet)
+        elif getattr(self.mic, "gate", False) is None:
+            self.mic.gate = self.guard
+
+    def _close_mic(self, deadline: float) -> None:
+        if self.mic is not None and self._own_mic:
+            self.mic.close(timeout=max(0.1, deadline - time.monotonic()))
+
+    def _close_speaker(self, deadline: float) -> None:
+        if self.speaker is not None and self._own_speaker:
+            self.speaker.close(timeout=max(0.1, deadline - time.monotonic()))
+
+    def __enter__(self: Devices) -> Devices:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def run(self, duration: Optional[float] = None, on_update: Optional[Callable[[Any], None]] = None,
+            stop_event: Optional[threading.Event] = None) -> str:
+        """Consume the session's updates (so they do not pile up) until ``duration`` seconds passed,
+        ``stop_event`` or :meth:`stop` was set, or the session ended. Returns why: "duration", "stopped" or
+        "closed". Raises the connection's error if it failed. ``on_update(update)`` sees every update."""
+        return consume_updates(self.session, duration, on_update, (self._stop, stop_event))
+
+
+class KioskAudio(KioskDevices):
     """Microphone + speaker + session (see the module docstring).
 
     :param session: a started :class:`~realtime_sync.session.RealtimeSession` (any :class:`KioskSession`).
@@ -88,32 +191,20 @@ class KioskAudio:
                  on_state: Optional[Callable[[str], None]] = None, chunk_ms: int = 100, poll_interval: float = 0.05,
                  min_talk_ms: int = 100, raised_threshold: float = 0.8, quiet: Optional[bool] = None,
                  close_given: bool = False, stop_timeout: float = 3.0) -> None:
-        if echo_policy not in ECHO_POLICIES:
-            raise ValueError(f"echo_policy must be one of {ECHO_POLICIES} (got {echo_policy!r})")
-        self.session = session
-        self.mic = microphone
-        self.speaker = speaker
-        self.input_device = input_device
-        self.output_device = output_device
-        self.echo_policy = echo_policy
-        self.tail_ms = tail_ms
+        super().__init__(session, microphone, speaker, input_device=input_device, output_device=output_device,
+                         echo_policy=echo_policy, tail_ms=tail_ms, chunk_ms=chunk_ms, quiet=quiet,
+                         close_given=close_given, stop_timeout=stop_timeout)
+        self.session: KioskSession = session
         self.barge_in = barge_in
         self.push_to_talk = push_to_talk
         self.on_state = on_state
-        self.chunk_ms = chunk_ms
         self.poll_interval = poll_interval
         self.min_talk_ms = min_talk_ms
         self.raised_threshold = raised_threshold
-        self.quiet = quiet
-        self.stop_timeout = stop_timeout
-        self.guard: Any = None
         self.player: Optional[AudioPlayer] = None
         self.state = LISTENING
         self.talk_turns = 0  #: push-to-talk turns committed
-        self._own_mic = microphone is None or close_given
-        self._own_speaker = speaker is None or close_given
         self._send_handle: Optional[SendHandle] = None
-        self._stop = threading.Event()
         self._threads: list = []
         self._lock = threading.Lock()
         self._talking = False
@@ -129,8 +220,6 @@ class KioskAudio:
         """Open the devices not given, attach the player and start streaming the microphone. Returns self."""
         if self._started:
             return self
-        from .audio import EchoGuard, Microphone, Speaker  # the audio extra
-
         info = self.session.session_info
         if self.push_to_talk and (info is None or info.turn_detection is not None):
             raise ProtocolError("push_to_talk needs turn detection off (TurnDetection.disabled()); under server "
@@ -138,14 +227,7 @@ class KioskAudio:
         in_fmt = normalize_format(info.input_audio_format if info is not None else None)
         out_fmt = normalize_format(info.output_audio_format if info is not None else None)
         try:
-            if self.speaker is None:
-                self.speaker = Speaker(self.output_device, wire_format=out_fmt, quiet=self.quiet)
-            self.guard = EchoGuard(self.speaker, self.echo_policy, self.tail_ms)
-            if self.mic is None:
-                self.mic = Microphone(self.input_device, wire_format=in_fmt, chunk_ms=self.chunk_ms,
-                                      gate=self.guard, quiet=self.quiet)
-            elif getattr(self.mic, "gate", False) is None:
-                self.mic.gate = self.guard
+            self._open_devices(in_fmt, out_fmt)
             self.player = self.session.play_audio(self.speaker, barge_in=self.barge_in,
                                                   on_interrupt=self._interrupted)
             if self.push_to_talk:
@@ -177,8 +259,7 @@ class KioskAudio:
         for handle in (self._send_handle, self._talk_handle):
             if handle is not None:
                 handle.cancel()
-        if self.mic is not None and self._own_mic:
-            self.mic.close(timeout=max(0.1, deadline - time.monotonic()))
+        self._close_mic(deadline)
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(max(0.1, deadline - time.monotonic()))
@@ -188,39 +269,8 @@ class KioskAudio:
                 self.session.stop_playing_audio()
             else:
                 self.player.close(timeout=max(0.1, deadline - time.monotonic()))
-        if self.speaker is not None and self._own_speaker:
-            self.speaker.close(timeout=max(0.1, deadline - time.monotonic()))
+        self._close_speaker(deadline)
         self._started = False
-
-    def __enter__(self) -> "KioskAudio":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    def run(self, duration: Optional[float] = None, on_update: Optional[Callable[[Any], None]] = None,
-            stop_event: Optional[threading.Event] = None) -> str:
-        """Consume the session's updates (so they do not pile up) until ``duration`` seconds passed,
-        ``stop_event`` or :meth:`stop` was set, or the session ended. Returns why: "duration", "stopped" or
-        "closed". Raises the connection's error if it failed. ``on_update(update)`` sees every update."""
-        deadline = None if duration is None else time.monotonic() + duration
-        while True:
-            if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
-                return "stopped"
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return "duration"
-            try:
-                for update in self.session.receive_updates(timeout=min(0.1, left) if left is not None else 0.1):
-                    if on_update is not None:
-                        on_update(update)
-                    if self._stop.is_set() or (stop_event is not None and stop_event.is_set()):
-                        return "stopped"
-                    if deadline is not None and time.monotonic() >= deadline:
-                        return "duration"
-                return "closed"
-            except RealtimeTimeoutError:
-                continue
 
     # -------------------------------------------------------------------------------------------- push to talk
     @property

@@ -39,7 +39,7 @@ from .protocol import Dialect, SessionOptions
 from .protocol.transcription import TranscriptionOptions
 
 __all__ = ["ClientSecret", "Calls", "RestClient", "create_client_secret", "rest_base_url", "call_endpoint",
-           "DEFAULT_TIMEOUT"]
+           "expires_after_wire", "client_secret_from_reply", "DEFAULT_TIMEOUT"]
 
 log = logging.getLogger("realtime_sync.rest")
 Json = Dict[str, Any]
@@ -267,17 +267,27 @@ def create_client_secret(endpoint: Endpoint, options: Options = None, *, expires
     if endpoint.dialect is not Dialect.GA:
         raise ConfigurationError("client secrets are minted with the GA protocol; this endpoint uses the beta one "
                                  "(its keys come from POST /v1/realtime/sessions)")
-    if isinstance(expires_after, bool) or not isinstance(expires_after, int) or not 10 <= expires_after <= 7200:
-        raise ConfigurationError(f"expires_after must be an integer from 10 to 7200 seconds, not {expires_after!r}")
-    body = {"expires_after": {"anchor": "created_at", "seconds": expires_after},
-            "session": _session_body(endpoint, options)}
+    body = {"expires_after": expires_after_wire(expires_after), "session": _session_body(endpoint, options)}
     rest = RestClient(endpoint, timeout=timeout, max_retries=max_retries, sleep=sleep)
-    reply = rest.post("/realtime/client_secrets", body) or {}
+    secret = client_secret_from_reply(rest.post("/realtime/client_secrets", body))
+    log.info("client secret minted (%s session, expires in %d s)", body["session"].get("type"), expires_after)
+    return secret
+
+
+def expires_after_wire(seconds: int) -> Json:
+    """The ``expires_after`` object of a client-secret request; ConfigurationError outside 10-7200 seconds."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 10 <= seconds <= 7200:
+        raise ConfigurationError(f"expires_after must be an integer from 10 to 7200 seconds, not {seconds!r}")
+    return {"anchor": "created_at", "seconds": seconds}
+
+
+def client_secret_from_reply(reply: Optional[Json]) -> ClientSecret:
+    """The :class:`ClientSecret` a client-secrets endpoint answered; ProtocolError without value and expiry."""
+    reply = reply or {}
     value, expires_at = reply.get("value"), reply.get("expires_at")
     if not isinstance(value, str) or not value or not isinstance(expires_at, int):
         raise ProtocolError("client_secrets reply without value and expires_at")
     session = reply.get("session")
-    log.info("client secret minted (%s session, expires in %d s)", body["session"].get("type"), expires_after)
     return ClientSecret(value=value, expires_at=expires_at, session=session if isinstance(session, dict) else {})
 
 

@@ -19,13 +19,14 @@ from ._connection.audio_jobs import AudioInputStream, AudioSendHandle, make_audi
 from ._connection.connection import Connection
 from ._connection.delivery import DEFAULT_QUEUE_LIMIT, Delivery, Match
 from ._connection.recovery import Recovery
-from .errors import ConnectionClosedError, ProtocolError, RealtimeError
+from .errors import ConnectionClosedError, RealtimeError
 from .observers import AudioSource, Observer, TurnQueue
 from .session_info import SessionInfoTracker
 from .protocol import (Command, ConversationItem, ConversationUpdate, Dialect, FunctionTool, InputAudioClearCommand,
                        InputAudioCommitCommand, ItemCreateCommand, ItemDeleteCommand, ItemRetrieveCommand,
                        ItemTruncateCommand, ResponseCancelCommand, ResponseCreateCommand, ResponseOptions,
                        SessionInfo, SessionOptions, SessionUpdateCommand, UpdateKind)
+from .protocol.commands import passthrough_text
 from .protocol.options import deep_merge
 from .protocol.transcription import TranscriptionOptions
 from .reconnect import ReconnectPolicy
@@ -339,26 +340,9 @@ class RealtimeSession:
     def send_command(self, command: Union[Dict[str, Any], str, bytes, Command]) -> Optional[str]:
         """Passthrough: send any client event (a dict, JSON text, or a protocol Command) as it is.
         Returns its event_id, if it has one."""
-        if isinstance(command, Command):
-            return self._send(command, after_audio=command.type in _BARRIER_TYPES)
-        if isinstance(command, (bytes, bytearray)):
-            command = command.decode("utf-8")
-        if isinstance(command, str):
-            text = command
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise ProtocolError("send_command needs JSON text") from None
-        elif isinstance(command, dict):
-            data = command
-            text = json.dumps(command, separators=(",", ":"))
-        else:
-            raise TypeError("send_command takes a dict, JSON text or a Command")
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            raise ProtocolError("a client event is a JSON object with a 'type'")
-        self._send_text(text, data["type"], data["type"] in _BARRIER_TYPES)
-        event_id = data.get("event_id")
-        return event_id if isinstance(event_id, str) else None
+        text, type_, event_id = passthrough_text(command, self._dialect, self.new_event_id)
+        self._send_text(text, type_, type_ in _BARRIER_TYPES)
+        return event_id
 
     # -- tools ----------------------------------------------------------------------------------------------------
     @overload

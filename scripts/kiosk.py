@@ -11,6 +11,10 @@ of them, or with ``--simulator``, it starts the local simulator (real-time pacin
     python scripts/kiosk.py --list-devices
     python scripts/kiosk.py --input-device "USB" --output-device "USB" --voice alloy
     python scripts/kiosk.py --push-to-talk --echo full_duplex --duration 60
+    python scripts/kiosk.py --translate es        # an interpreter: speech in, Spanish speech out
+
+With ``--translate LANG`` it is an interpreter instead: a live translation session hears the microphone and the
+speaker plays the translation; what was heard and its translation are printed a sentence at a time.
 
 Ctrl-C (SIGINT) or SIGTERM (systemd) ends it cleanly within a couple of seconds.
 """
@@ -57,8 +61,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     p.add_argument("--simulator", action="store_true", help="use the local simulator even if a key is set")
     p.add_argument("--quiet-audio", action="store_true", help="hide ALSA/JACK start-up noise on stderr")
+    p.add_argument("--translate", metavar="LANG", default=None,
+                   help="interpreter mode: translate what is said into LANG (e.g. es) and speak it")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.translate and args.push_to_talk:
+        p.error("--translate streams continuously: it does not take --push-to-talk")
+    return args
 
 
 _SAY_LOCK = threading.Lock()
@@ -110,6 +119,80 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
                           turn_detection=turn)
 
 
+class Transcripts:
+    """Interpreter mode: transcript fragments in, one printed line per sentence ("heard: ...", "LANG: ...")."""
+
+    def __init__(self, language: str) -> None:
+        from realtime_sync.translation.interpreter import SentenceBuffer
+
+        self.labels = {"source": "heard", "translation": language}
+        self.buffers = {kind: SentenceBuffer() for kind in self.labels}
+
+    def add(self, kind: str, fragment: str) -> None:
+        for sentence in self.buffers[kind].add(fragment):
+            say(f"{self.labels[kind]}: {sentence}")
+
+    def flush(self) -> None:
+        for kind, buffer in self.buffers.items():
+            rest = buffer.flush()
+            if rest:
+                say(f"{self.labels[kind]}: {rest}")
+
+
+def files_as_devices(args: argparse.Namespace, in_format: str = "pcm16", out_format: str = "pcm16") -> Any:
+    """(microphone, speaker): ``--input-file`` / ``--output-file`` when given, else None (devices)."""
+    from realtime_sync.audio import FileMicrophone, WavFileSink
+
+    mic = FileMicrophone(args.input_file, wire_format=in_format) if args.input_file else None
+    speaker = WavFileSink(args.output_file, wire_format=out_format) if args.output_file else None
+    return mic, speaker
+
+
+def start_kiosk(args: argparse.Namespace, client: Any) -> Any:
+    """(session, kiosk) of the voice kiosk, started."""
+    from realtime_sync.kiosk import KioskAudio
+
+    # The session survives drops and the service's 60-minute limit: say so on the status line.
+    client.on_reconnecting(lambda info: say(f"connection lost ({info.why}): reconnecting, attempt "
+                                            f"{info.attempt} of {info.max_attempts}"))
+    client.on_reconnected(lambda update: say("refreshed the session before it expired" if update.why == "refresh"
+                                             else f"reconnected after {update.downtime:.1f} s; conversation "
+                                                  f"restored ({update.items_restored} items)"))
+    session = client.start_session(session_options(args), timeout=30)
+    try:
+        info = session.session_info
+        mic, speaker = files_as_devices(args, (info and info.input_audio_format) or "pcm16",
+                                        (info and info.output_audio_format) or "pcm16")
+        kiosk = KioskAudio(session, mic, speaker, input_device=args.input_device, output_device=args.output_device,
+                           echo_policy=args.echo, tail_ms=args.tail_ms, barge_in=not args.no_barge_in,
+                           push_to_talk=args.push_to_talk, quiet=True if args.quiet_audio else None,
+                           close_given=True, on_state=lambda state: say(f"state: {STATE_TEXT.get(state, state)}"))
+        kiosk.start()
+    except BaseException:
+        session.close(timeout=1.0)
+        raise
+    return session, kiosk
+
+
+def start_interpreter(args: argparse.Namespace, client: Any) -> Any:
+    """(session, interpreter, transcripts) of interpreter mode, started."""
+    from realtime_sync.translation.interpreter import Interpreter
+
+    session = client.start_translation(args.translate, transcribe_input=True, timeout=30)
+    try:
+        transcripts = Transcripts(args.translate)
+        mic, speaker = files_as_devices(args)
+        interpreter = Interpreter(session, mic, speaker, input_device=args.input_device,
+                                  output_device=args.output_device, echo_policy=args.echo, tail_ms=args.tail_ms,
+                                  quiet=True if args.quiet_audio else None, close_given=True,
+                                  on_text=transcripts.add)
+        interpreter.start()
+    except BaseException:
+        session.close(timeout=1.0)
+        raise
+    return session, interpreter, transcripts
+
+
 def read_enter_presses(kiosk: Any, stop: threading.Event) -> None:
     """Push-to-talk on a terminal: every Enter toggles talking (stdin closed, e.g. under systemd: nothing)."""
     while not stop.is_set():
@@ -123,8 +206,6 @@ def read_enter_presses(kiosk: Any, stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from realtime_sync.kiosk import FileMicrophone, KioskAudio
-
     stop = threading.Event()
     signals = {"count": 0, "running": False}
 
@@ -139,41 +220,22 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    session = kiosk = server = None
+    session = kiosk = server = transcripts = None
     code = 0
     try:
         client, server = make_client(args)
-        # The session survives drops and the service's 60-minute limit: say so on the status line.
-        client.on_reconnecting(lambda info: say(f"connection lost ({info.why}): reconnecting, attempt "
-                                                f"{info.attempt} of {info.max_attempts}"))
-        client.on_reconnected(lambda update: say("refreshed the session before it expired" if update.why == "refresh"
-                                                 else f"reconnected after {update.downtime:.1f} s; conversation "
-                                                      f"restored ({update.items_restored} items)"))
-        session = client.start_session(session_options(args), timeout=30)
-        info = session.session_info
-        mic = speaker = None
-        if args.input_file:
-            mic = FileMicrophone(args.input_file, wire_format=(info and info.input_audio_format) or "pcm16")
-        if args.output_file:
-            from realtime_sync.audio import WavFileSink
-            speaker = WavFileSink(args.output_file, wire_format=(info and info.output_audio_format) or "pcm16")
-        quiet = True if args.quiet_audio else None
-        kiosk = KioskAudio(session, mic, speaker, input_device=args.input_device, output_device=args.output_device,
-                           echo_policy=args.echo, tail_ms=args.tail_ms, barge_in=not args.no_barge_in,
-                           push_to_talk=args.push_to_talk, quiet=quiet, close_given=True,
-                           on_state=lambda state: say(f"state: {STATE_TEXT.get(state, state)}"))
-        kiosk.start()
-        say("push-to-talk: press Enter to talk, Enter again to send; Ctrl-C to quit" if args.push_to_talk else
-            "speak any time; Ctrl-C to quit")
-        if args.push_to_talk:
-            threading.Thread(target=read_enter_presses, args=(kiosk, stop), name="kiosk-stdin", daemon=True).start()
-
-        def on_update(update: Any) -> None:
-            if isinstance(update, ErrorUpdate):
-                say(f"server error: {update.code or update.error_type}: {update.message}")
-
+        if args.translate:
+            session, kiosk, transcripts = start_interpreter(args, client)
+            say(f"translating into {args.translate}: speak any time; Ctrl-C to quit")
+        else:
+            session, kiosk = start_kiosk(args, client)
+            say("push-to-talk: press Enter to talk, Enter again to send; Ctrl-C to quit" if args.push_to_talk else
+                "speak any time; Ctrl-C to quit")
+            if args.push_to_talk:
+                threading.Thread(target=read_enter_presses, args=(kiosk, stop), name="kiosk-stdin",
+                                 daemon=True).start()
         signals["running"] = True
-        why = "stopped" if stop.is_set() else kiosk.run(args.duration, on_update=on_update, stop_event=stop)
+        why = "stopped" if stop.is_set() else kiosk.run(args.duration, on_update=report_errors, stop_event=stop)
         if why == "closed":
             say("the session ended")
     except KeyboardInterrupt:
@@ -185,15 +247,24 @@ def run(args: argparse.Namespace) -> int:
         signals["running"] = True  # no KeyboardInterrupt during the cleanup
         stop.set()
         t0 = time.monotonic()
+        if args.translate and session is not None:  # the rest of the translation, before the devices close
+            session.close(timeout=2.0)
         if kiosk is not None:
             kiosk.stop(timeout=2.0)
         if session is not None:
             session.close(timeout=1.0)
+        if transcripts is not None:
+            transcripts.flush()
         if server is not None:
             server.stop(timeout=1.0)
         logging.getLogger("realtime_sync.kiosk").debug("shutdown took %.2f s", time.monotonic() - t0)
     say("bye")
     return code
+
+
+def report_errors(update: Any) -> None:
+    if isinstance(update, ErrorUpdate):
+        say(f"server error: {update.code or update.error_type}: {update.message}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -13,7 +13,11 @@ def _readme() -> str:
 
 
 def _quick_start() -> str:
-    section = _readme().split("Quick start\n-----------\n", 1)[1]
+    return _first_code_block("Quick start\n-----------\n")
+
+
+def _first_code_block(heading: str) -> str:
+    section = _readme().split(heading, 1)[1]
     block = section.split(".. code-block:: python\n\n", 1)[1]
     lines = []
     for line in block.splitlines():
@@ -44,3 +48,26 @@ def test_quick_start_runs_against_the_simulator(make_fake_server, tmp_path):
     assert out[1].startswith("['get_weather']") and out[1].endswith("tokens")
     assert any(e["type"] == "conversation.item.create" and e["item"]["type"] == "function_call_output"
                for e in server.received)
+
+
+def test_translation_example_runs(tmp_path):
+    """The live-translation example, against the scripted translation server of the client tests (it "translates"
+    each frame of speech into itself) reached as the service is: a key and ``OPENAI_BASE_URL``."""
+    from tests.client.translation_server import KEY, Translator
+
+    script = tmp_path / "translation.py"
+    script.write_text(_first_code_block("Live translation\n----------------\n"))
+    translator = Translator()
+    with translator.serve() as server:
+        env = dict(os.environ, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url,
+                   PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+        env.pop("AZURE_OPENAI_ENDPOINT", None)
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=90,
+                              cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    first, streamed = done.stdout.splitlines()[:2]
+    source, _, translation = first.partition(" -> ")
+    assert source.startswith("s") and translation.startswith("f") and translation.endswith("end.")
+    assert streamed.startswith("f") and streamed.endswith("end.")
+    assert (tmp_path / "question.es.wav").stat().st_size > 44
+    assert [r["path"] for r in server.requests] == ["/v1/realtime/translations?model=gpt-realtime-translate"] * 2

@@ -138,6 +138,11 @@ class AudioJob:
             self._feeder = threading.Thread(target=self._feed, args=(iterable,), name=f"{name}-feeder", daemon=True)
             self._feeder.start()
 
+    @property
+    def live(self) -> bool:
+        """Fed as it comes (a microphone, a generator, ``stream_audio()``), not read from memory or a file."""
+        return self._fed
+
     # -- writer side ----------------------------------------------------------------------------------------------
     def finished_or_cancelled(self) -> bool:
         return self.cancelled or self.finished.is_set()

@@ -9,9 +9,10 @@ after a user close, with the typed error otherwise) and the error says how many 
 """
 import logging
 import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 from ..errors import RealtimeConnectionError, SessionClosedError
+from ..protocol import ConversationUpdate, encode_audio_append, parse_update
 from .audio_jobs import AudioJob
 from .channel import Channel
 from .delivery import Delivery, clone_error
@@ -19,9 +20,21 @@ from .ioloop import IOLoop, shared_loop
 from .reader import Inbox, Reader, close_error
 from .writer import Leftovers, Outbox
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "WireProtocol", "REALTIME_WIRE"]
 
 log = logging.getLogger("realtime_sync.session")
+
+
+class WireProtocol(NamedTuple):
+    """What a connection speaks: how received messages decode, how an audio chunk becomes an append event."""
+
+    parse: Callable[[bytes], ConversationUpdate]
+    encode_audio: Callable[[bytes], str]
+    audio_type: str
+
+
+#: ``/realtime`` (and its sidebands): :func:`parse_update` and ``input_audio_buffer.append``.
+REALTIME_WIRE = WireProtocol(parse_update, encode_audio_append, "input_audio_buffer.append")
 
 
 class Connection:
@@ -31,16 +44,19 @@ class Connection:
                  send_hooks: Sequence[Callable[[str], Any]], ping_interval: Optional[float],
                  dead_peer_timeout: Optional[float] = None, close_timeout: float = 2.0,
                  max_message_size: Optional[int] = None, scrub: Callable[[str], str] = lambda s: s,
-                 name: str = "realtime", loop: Optional[IOLoop] = None) -> None:
+                 name: str = "realtime", loop: Optional[IOLoop] = None,
+                 protocol: Optional[WireProtocol] = None) -> None:
         self.delivery = delivery
         self._scrub = scrub
         self._close_timeout = close_timeout
         self._loop = loop or shared_loop()
         self.inbox = Inbox()
-        self.outbox = Outbox(lambda: self.channel.kick())
+        wire = protocol or REALTIME_WIRE
+        self.outbox = Outbox(lambda: self.channel.kick(), encode_audio=wire.encode_audio, audio_type=wire.audio_type)
         self._send_hooks = send_hooks
         self.reader = Reader(self.inbox, delivery.deliver, recv_hooks=recv_hooks, send_hooks=send_hooks,
-                             on_end=self._on_end, caught_up=self._caught_up, inline_ok=self._inline_ok, name=name)
+                             on_end=self._on_end, caught_up=self._caught_up, inline_ok=self._inline_ok, name=name,
+                             parse=wire.parse)
         self.channel = Channel(self._loop, sock, self.outbox, self.inbox.put, self.reader.offer,
                                max_message_size=max_message_size,
                                ping_interval=ping_interval, dead_peer_timeout=dead_peer_timeout,
@@ -145,11 +161,16 @@ class Connection:
             self.outbox.stop(SessionClosedError(), drain=True)
             self.delivery.queue.closing()
             self.channel.close()
-        if threading.current_thread() is self.reader.thread or self._loop.in_loop():
+        if self.in_own_thread():
             return
         if not self.reader.done.wait(bound + 0.5):
             log.warning("session reader still busy after close (stuck in a user hook or observer?)")
         self._finish(None)
+
+    def in_own_thread(self) -> bool:
+        """The caller is this connection's reader thread or the I/O thread (an observer, a hook): it must not wait
+        for what those threads deliver."""
+        return threading.current_thread() is self.reader.thread or self._loop.in_loop()
 
     def retire(self) -> Leftovers:
         """A newer connection took over (a refresh before expiry): hand over what is still queued (commands

@@ -92,8 +92,9 @@ class Reader:
                  recv_hooks: Sequence[Callable[[str], Any]], send_hooks: Sequence[Callable[[str], Any]],
                  on_end: Callable[[Optional[BaseException], Optional[int], str, Any], None],
                  caught_up: Callable[[], None] = lambda: None, inline_ok: Callable[[], bool] = lambda: False,
-                 name: str = "realtime") -> None:
+                 name: str = "realtime", parse: Callable[[bytes], ConversationUpdate] = parse_update) -> None:
         self._inbox = inbox
+        self._parse = parse
         self._deliver = deliver
         self._recv_hooks = recv_hooks
         self._send_hooks = send_hooks
@@ -143,7 +144,7 @@ class Reader:
         """Decode and deliver ``items`` in order; returns the channel's final event if it is among them."""
         hooks = self._recv_hooks
         sink = self._deliver
-        parse = parse_update
+        parse = self._parse
         err_type = ErrorUpdate
         debug = log.isEnabledFor(DEBUG)
         for item in items:

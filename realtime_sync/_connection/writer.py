@@ -1,5 +1,8 @@
 """The outbound side of one connection, without I/O: what to send next, in which order.
 
+(Audio chunks become ``input_audio_buffer.append`` events, or whatever event the connection's ``encode_audio``
+makes: a translation session's ``session.input_audio_buffer.append``.)
+
 Three lanes, served in this order each time the I/O thread asks (:meth:`Outbox.take`): control frames (pongs and
 pings), commands (JSON text, in the order they were queued), then chunks of the audio job at the head of the audio
 lane. A long or paced audio source therefore never starves commands: they go out between two chunks.
@@ -61,8 +64,12 @@ class Leftovers:
 class Outbox:
     """The queued frames of one connection. ``kick`` is called (from any thread) when there is new work."""
 
-    def __init__(self, kick: Callable[[], None] = lambda: None, max_queued_bytes: int = MAX_QUEUED_BYTES) -> None:
+    def __init__(self, kick: Callable[[], None] = lambda: None, max_queued_bytes: int = MAX_QUEUED_BYTES, *,
+                 encode_audio: Callable[[bytes], str] = encode_audio_append,
+                 audio_type: str = "input_audio_buffer.append") -> None:
         self._kick = kick
+        self._encode_audio = encode_audio  # an audio chunk -> the JSON text of its append event
+        self._audio_type = audio_type
         self._max_queued = max_queued_bytes
         self._queued = 0  # bytes of text in the command lane
         self._lock = threading.Lock()
@@ -183,7 +190,7 @@ class Outbox:
             text = self._chunk(job)
             if text is not None:
                 size += len(text)
-                out.append((OP_TEXT, text.encode("ascii"), text, "input_audio_buffer.append", False))
+                out.append((OP_TEXT, text.encode("ascii"), text, self._audio_type, False))
         self.frames_sent += len(out)
         self.bytes_sent += size
         return out, wake_at, more
@@ -200,7 +207,7 @@ class Outbox:
             self._finish_job(job)
             return None
         job.sent(len(chunk))
-        return encode_audio_append(chunk)
+        return self._encode_audio(chunk)
 
     def _finish_job(self, job: AudioJob, error: Optional[BaseException] = None) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ one definition of every client event.
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Optional, Type, Union
+from typing import Any, Callable, ClassVar, Dict, Optional, Tuple, Type, Union
 
 from ..errors import MessageDecodeError, ProtocolError
 from .kinds import Dialect
@@ -17,7 +17,7 @@ __all__ = [
     "Command", "SessionUpdateCommand", "TranscriptionSessionUpdateCommand", "ItemCreateCommand",
     "ItemDeleteCommand", "ItemRetrieveCommand", "ItemTruncateCommand", "InputAudioAppendCommand",
     "InputAudioClearCommand", "InputAudioCommitCommand", "OutputAudioClearCommand", "ResponseCreateCommand",
-    "ResponseCancelCommand", "COMMAND_CLASSES", "parse_command", "encode_audio_append",
+    "ResponseCancelCommand", "COMMAND_CLASSES", "parse_command", "encode_audio_append", "passthrough_text",
 ]
 
 Json = Dict[str, Any]
@@ -257,3 +257,31 @@ def parse_command(message: Union[str, bytes, Json], dialect: Union[Dialect, str]
     if cls is None or (cls is TranscriptionSessionUpdateCommand and dialect is not Dialect.BETA):
         raise ProtocolError(f"unknown client event type {wire_type!r}")
     return cls._from_wire(data, dialect)
+
+
+def passthrough_text(command: Union[Json, str, bytes, bytearray, Command], dialect: Union[Dialect, str],
+                     new_event_id: Callable[[], str]) -> Tuple[str, str, Optional[str]]:
+    """``(JSON text, type, event_id)`` of a client event given as a :class:`Command` (its ``event_id`` set from
+    ``new_event_id`` when missing), a dict, or JSON text (sent as it is). ProtocolError for text that is not a
+    JSON object with a ``type``, TypeError for anything else."""
+    if isinstance(command, Command):
+        if command.event_id is None:
+            command.event_id = new_event_id()
+        return command.to_json(dialect), command.type, command.event_id
+    if isinstance(command, (bytes, bytearray)):
+        command = command.decode("utf-8")
+    if isinstance(command, str):
+        text = command
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ProtocolError("send_command needs JSON text") from None
+    elif isinstance(command, dict):
+        data = command
+        text = json.dumps(command, separators=(",", ":"))
+    else:
+        raise TypeError("send_command takes a dict, JSON text or a Command")
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("a client event is a JSON object with a 'type'")
+    event_id = data.get("event_id")
+    return text, data["type"], event_id if isinstance(event_id, str) else None

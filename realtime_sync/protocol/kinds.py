@@ -2,7 +2,8 @@
 import enum
 from typing import Dict, Optional, Union
 
-__all__ = ["Dialect", "UpdateKind", "BETA_TO_GA_SERVER", "GA_TO_BETA_SERVER", "CLIENT_SIDE_KINDS", "wire_server_type"]
+__all__ = ["Dialect", "UpdateKind", "BETA_TO_GA_SERVER", "GA_TO_BETA_SERVER", "CLIENT_SIDE_KINDS", "TRANSLATION_KINDS",
+           "wire_server_type"]
 
 
 class Dialect(str, enum.Enum):
@@ -26,7 +27,8 @@ class Dialect(str, enum.Enum):
 class UpdateKind(str, enum.Enum):
     """One member per GA server event type; the value is the GA wire type. The members in
     :data:`CLIENT_SIDE_KINDS` (values ``realtime_sync.*``) are updates this library adds to the stream itself, never
-    sent by the server.
+    sent by the server; those in :data:`TRANSLATION_KINDS` are sent only by translation sessions
+    (``/v1/realtime/translations``, which also send ``session.created``, ``session.updated`` and ``error``).
 
     Beta names resolve to their GA twin (``UpdateKind.from_type("response.audio.delta")`` is
     :attr:`OUTPUT_AUDIO_DELTA`); any type the protocol does not define is :attr:`UNKNOWN`.
@@ -78,6 +80,10 @@ class UpdateKind(str, enum.Enum):
     OUTPUT_TEXT_DONE = "response.output_text.done"
     SESSION_CREATED = "session.created"
     SESSION_UPDATED = "session.updated"
+    SESSION_CLOSED = "session.closed"
+    SESSION_INPUT_TRANSCRIPT_DELTA = "session.input_transcript.delta"
+    SESSION_OUTPUT_TRANSCRIPT_DELTA = "session.output_transcript.delta"
+    SESSION_OUTPUT_AUDIO_DELTA = "session.output_audio.delta"
     UNKNOWN = "unknown"
     UPDATES_DROPPED = "realtime_sync.updates_dropped"
     RECONNECTED = "realtime_sync.reconnected"
@@ -104,6 +110,9 @@ GA_TO_BETA_SERVER: Dict[str, str] = {
     ga: beta for beta, ga in BETA_TO_GA_SERVER.items() if not beta.startswith("transcription_session.")
 }
 
+#: Server events only translation sessions send (decoded by ``protocol.translation.parse_translation_update``).
+TRANSLATION_KINDS = frozenset({UpdateKind.SESSION_CLOSED, UpdateKind.SESSION_INPUT_TRANSCRIPT_DELTA,
+                               UpdateKind.SESSION_OUTPUT_TRANSCRIPT_DELTA, UpdateKind.SESSION_OUTPUT_AUDIO_DELTA})
 #: Updates the client adds to the stream (never decoded from server messages).
 CLIENT_SIDE_KINDS = frozenset({UpdateKind.UPDATES_DROPPED, UpdateKind.RECONNECTED})
 _BY_TYPE: Dict[str, UpdateKind] = {k.value: k for k in UpdateKind

@@ -7,13 +7,16 @@ import logging
 import threading
 from typing import Dict, Optional, Set, Tuple
 
-__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "DEFAULT_TRANSCRIPTION_MODEL", "BETA_TRANSCRIPTION_MODEL",
-           "DEPRECATED_MODELS", "REASONING_EFFORTS", "MESSAGE_PHASES", "transcription_model", "deprecation",
+__all__ = ["REALTIME_MODELS", "DEFAULT_REALTIME_MODEL", "TRANSLATION_MODEL", "DEFAULT_TRANSCRIPTION_MODEL",
+           "BETA_TRANSCRIPTION_MODEL", "DEPRECATED_MODELS", "REASONING_EFFORTS", "MESSAGE_PHASES",
+           "transcription_model", "deprecation",
            "warn_if_deprecated"]
 
 log = logging.getLogger("realtime_sync.models")
 
 DEFAULT_REALTIME_MODEL = "gpt-realtime-2.1"
+#: The live translation model (``/v1/realtime/translations``, ADDENDUM-2026-12 A3).
+TRANSLATION_MODEL = "gpt-realtime-translate"
 DEFAULT_TRANSCRIPTION_MODEL = "gpt-transcribe"
 #: The beta dialect (Azure preview deployments) only knows the older transcription models.
 BETA_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"

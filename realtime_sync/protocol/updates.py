@@ -6,7 +6,7 @@ Beta events decode to the class of their GA twin (``response.audio.delta`` is an
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Optional, Type, Union
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Type, Union
 
 from ..errors import MessageDecodeError
 from ._decode import decoder, nested, nested_list, raw_field
@@ -323,12 +323,10 @@ class OutputTextDoneUpdate(_ContentEvent):
     text: Optional[str] = None
 
 
-@dataclass(eq=False, repr=False)
-class OutputAudioDeltaUpdate(_ContentEvent):
-    """A chunk of model audio. ``delta`` is base64 as received; :attr:`audio` decodes it on first access."""
+class Base64Audio:
+    """An audio delta's :attr:`audio`: its base64 ``delta`` decoded on first access (and kept)."""
 
-    kind: ClassVar[UpdateKind] = UpdateKind.OUTPUT_AUDIO_DELTA
-    delta: Optional[str] = None
+    delta: Optional[str]
 
     @property
     def audio(self) -> bytes:
@@ -341,6 +339,14 @@ class OutputAudioDeltaUpdate(_ContentEvent):
                 raise MessageDecodeError(f"audio delta is not base64 ({type(delta).__name__})") from None
             self.__dict__["_audio"] = cached
         return cached
+
+
+@dataclass(eq=False, repr=False)
+class OutputAudioDeltaUpdate(_ContentEvent, Base64Audio):
+    """A chunk of model audio. ``delta`` is base64 as received; :attr:`audio` decodes it on first access."""
+
+    kind: ClassVar[UpdateKind] = UpdateKind.OUTPUT_AUDIO_DELTA
+    delta: Optional[str] = None
 
 
 @dataclass(eq=False, repr=False)
@@ -464,8 +470,8 @@ _DECODE_UNKNOWN = decoder(UnknownUpdate)
 _loads = json.loads
 
 
-def parse_update(message: Union[str, bytes, bytearray, Json]) -> ConversationUpdate:
-    """Decode one server message (JSON text, bytes or an already decoded dict) into its typed update.
+def load_message(message: Union[str, bytes, bytearray, Json]) -> Json:
+    """One server message (JSON text, bytes or an already decoded dict) as a dict with a non-empty ``type``.
 
     Raises :class:`~realtime_sync.errors.MessageDecodeError` for malformed JSON, a non-object or a missing type.
     """
@@ -482,11 +488,27 @@ def parse_update(message: Union[str, bytes, bytearray, Json]) -> ConversationUpd
     wire_type = data.get("type")
     if not isinstance(wire_type, str) or not wire_type:
         raise MessageDecodeError("message has no 'type' string", 0)
-    dec = _DECODERS.get(wire_type)
-    if dec is None:
-        alias = UpdateKind.from_type(wire_type)
-        dec = _DECODE_UNKNOWN if alias is UpdateKind.UNKNOWN else _DECODERS[alias.value]
+    return data
+
+
+def decode_message(data: Json, dec: Callable[[Json], ConversationUpdate]) -> ConversationUpdate:
+    """``dec(data)``, a field of the wrong shape raising :class:`~realtime_sync.errors.MessageDecodeError`."""
     try:
         return dec(data)
     except (TypeError, AttributeError, ValueError, RecursionError) as exc:  # a field of the wrong shape
-        raise MessageDecodeError(f"malformed {wire_type!r} event: {exc.__class__.__name__}") from None
+        raise MessageDecodeError(f"malformed {data.get('type')!r} event: {exc.__class__.__name__}") from None
+
+
+def parse_update(message: Union[str, bytes, bytearray, Json]) -> ConversationUpdate:
+    """Decode one server message (JSON text, bytes or an already decoded dict) into its typed update.
+
+    Raises :class:`~realtime_sync.errors.MessageDecodeError` for malformed JSON, a non-object or a missing type.
+    Events of translation sessions (:data:`~realtime_sync.protocol.kinds.TRANSLATION_KINDS`) are
+    :class:`UnknownUpdate` here: :func:`~realtime_sync.protocol.translation.parse_translation_update` decodes them.
+    """
+    data = load_message(message)
+    wire_type = data["type"]
+    dec = _DECODERS.get(wire_type)
+    if dec is None:
+        dec = _DECODERS.get(UpdateKind.from_type(wire_type).value, _DECODE_UNKNOWN)
+    return decode_message(data, dec)

@@ -226,36 +226,52 @@ def report(name: str, runs: List[Measure], seconds: float) -> float:
     return per
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(description: str) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each measured exchange")
     ap.add_argument("--repeat", type=int, default=2, help="runs per client (the median is reported)")
     ap.add_argument("--no-pyaudio", action="store_true", help="skip the real PyAudio measurement")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+Runner = Tuple[str, Callable[..., Measure]]
+
+
+def run_all(args: argparse.Namespace, serve: Callable[..., None], serve_args: Tuple[Any, ...],
+            runners: List[Runner], payload: Any, pyaudio: Runner) -> Tuple[Dict[str, List[Measure]], str]:
+    """Start ``serve(*serve_args, conn)`` in a child process (it sends back ``(base_url, api_key)``) and the
+    private PulseAudio daemon (then ``pyaudio`` runs too), run every runner ``args.repeat`` times with
+    ``(base, key, seconds, payload)``, stop everything. Returns the measures by name and why PyAudio was skipped
+    ("" when it ran)."""
     os.environ.setdefault("REALTIME_SYNC_QUIET_AUDIO", "1")
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(args.seconds, child), daemon=True)
+    server = ctx.Process(target=serve, args=(*serve_args, child), daemon=True)
     server.start()
     base, key = parent.recv()
-    frame = noise_frame()
-    runners: List[Tuple[str, Callable[..., Measure]]] = [
-        ("realtime_sync (default: 100 ms appends)", run_ours), ("openai-python sync client, 20 ms appends", run_openai),
-        ("realtime_sync forced to 20 ms appends (chunk_ms=20)", run_ours_20),
-        ("the 20 ms frame generator alone (no client)", run_source_alone)]
     pulse, why = (None, "--no-pyaudio") if args.no_pyaudio else start_pulse()
-    if pulse is not None:
-        runners.append(("realtime_sync + PyAudio (KioskAudio on PulseAudio)", run_pyaudio))
+    runners = runners + ([pyaudio] if pulse is not None else [])
     results: Dict[str, List[Measure]] = {name: [] for name, _ in runners}
     try:
         for _ in range(args.repeat):
             for name, fn in runners:
-                results[name].append(fn(base, key, args.seconds, frame))
+                results[name].append(fn(base, key, args.seconds, payload))
     finally:
         parent.send("stop")
         server.join(10)
         if pulse is not None:
             pulse.stop()
+    return results, why
+
+
+def main() -> None:
+    args = parse_args(__doc__.split("\n\n")[0])
+    runners: List[Runner] = [
+        ("realtime_sync (default: 100 ms appends)", run_ours), ("openai-python sync client, 20 ms appends", run_openai),
+        ("realtime_sync forced to 20 ms appends (chunk_ms=20)", run_ours_20),
+        ("the 20 ms frame generator alone (no client)", run_source_alone)]
+    results, why = run_all(args, serve, (args.seconds,), runners, noise_frame(),
+                           ("realtime_sync + PyAudio (KioskAudio on PulseAudio)", run_pyaudio))
     print(f"full-duplex audio, {FRAME_MS} ms frames up and the model's audio down, both at real time; "
           f"median of {args.repeat} x {args.seconds:g} s; client process CPU only (the simulator runs in another "
           f"process)")
@@ -266,7 +282,7 @@ def main() -> None:
     print(f"without the app's frame generator (its own wake-ups, {source * 1000:.1f} ms/s, the same in both): "
           f"{(ours - source) / (oai - source):.2f}x")
     print(f"realtime_sync forced to 20 ms appends / openai-python = {ours20 / oai:.2f}x")
-    if pulse is None:
+    if why:
         print(f"real PyAudio measurement skipped: {why}")
 
 

@@ -5,6 +5,11 @@ It speaks just enough of the protocol for a duplex load: the upgrade, ``session.
 sessions are; the event_id carries the send time, ``time.monotonic()`` being shared by the processes of one
 machine), pongs to pings, and the close handshake. It counts the audio each connection appends. One selector
 thread, no per-connection threads, so at 500 connections it leaves the other core to the client being measured.
+
+Connections to ``/realtime/translations`` are translation sessions instead (for translate_cpu.py): a translation
+``session.created``, ``session.updated`` for each ``session.update``, for each audio frame appended one input and
+one output transcript fragment and 200 ms of translated audio (so the output runs at the pace of the input), and
+``session.closed`` after ``session.close``.
 """
 import base64
 import hashlib
@@ -25,6 +30,15 @@ SESSION_CREATED = json.dumps({"type": "session.created", "event_id": "event_0", 
     "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}},
               "output": {"format": {"type": "audio/pcm", "rate": 24000}}}}}).encode()
 
+TRANSLATION_SESSION = {"id": "sess_LOADTR", "type": "translation", "model": "gpt-realtime-translate",
+                       "expires_at": 1797000000, "audio": {"input": {"noise_reduction": None, "transcription": {
+                           "model": "gpt-realtime-whisper"}}, "output": {"language": "es"}}}
+TRANSLATION_CREATED = json.dumps({"type": "session.created", "event_id": "event_0",
+                                  "session": TRANSLATION_SESSION}).encode()
+TRANSLATION_UPDATED = json.dumps({"type": "session.updated", "event_id": "event_u",
+                                  "session": TRANSLATION_SESSION}).encode()
+TRANSLATION_CLOSED = b'{"type":"session.closed","event_id":"event_c"}'
+
 
 def frame(op: int, payload: bytes) -> bytes:
     n = len(payload)
@@ -33,6 +47,14 @@ def frame(op: int, payload: bytes) -> bytes:
     if n < 65536:
         return struct.pack("!BBH", 0x80 | op, 126, n) + payload
     return struct.pack("!BBQ", 0x80 | op, 127, n) + payload
+
+
+#: the answer to each audio frame: an input and an output transcript fragment, 200 ms of translated audio
+TRANSLATED = b"".join(frame(1, event.encode()) for event in (
+    '{"type":"session.input_transcript.delta","event_id":"event_i","delta":"heard ","elapsed_ms":0}',
+    '{"type":"session.output_transcript.delta","event_id":"event_o","delta":"translated ","elapsed_ms":0}',
+    '{"type":"session.output_audio.delta","event_id":"event_a","delta":"%s","format":"pcm16","sample_rate":24000,'
+    '"channels":1,"elapsed_ms":0}' % base64.b64encode(os.urandom(9600)).decode()))
 
 
 def unmask(key: bytes, data: bytes) -> bytes:
@@ -48,6 +70,7 @@ class Conn:
         self.inbuf = b""
         self.out = bytearray()
         self.open = False  # upgraded
+        self.translation = False  # a /realtime/translations session
         self.closed = False
         self.deltas_sent = 0
         self.audio_in = 0
@@ -119,7 +142,7 @@ class LoadServer:
     def _command(self, cmd: str, control: Any) -> None:
         if cmd == "start":
             now = time.monotonic()
-            live = [c for c in self.conns if c.open and not c.closed]
+            live = [c for c in self.conns if c.open and not c.closed and not c.translation]
             self.due = [(now + PERIOD * i / max(1, len(live)), c.index) for i, c in enumerate(live)]
             heapq.heapify(self.due)
             self.streaming = True
@@ -173,12 +196,17 @@ class LoadServer:
                    if ln.lower().startswith(b"sec-websocket-key")][0]
             accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
             conn.open = True
+            conn.translation = b"/realtime/translations" in head.split(b"\r\n", 1)[0]
+            created = TRANSLATION_CREATED if conn.translation else SESSION_CREATED
             self._send(conn, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + frame(1, SESSION_CREATED))
-            if self.streaming:
+                             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + frame(1, created))
+            if self.streaming and not conn.translation:
                 heapq.heappush(self.due, (time.monotonic() + PERIOD, conn.index))
         for op, payload in conn.feed():
             if op == 1:
+                if conn.translation and payload.find(b'"session.input_audio_buffer.append"', 0, 80) < 0:
+                    self._translate(conn, payload)  # session.update or session.close
+                    continue
                 key = payload.find(b'"audio"')
                 if key >= 0:
                     start = payload.index(b'"', payload.index(b":", key + 7)) + 1
@@ -186,12 +214,22 @@ class LoadServer:
                     pad = payload[end - 2:end].count(b"=")
                     conn.audio_in += (end - start) * 3 // 4 - pad
                     conn.appends += 1
+                if conn.translation:  # the frame, translated
+                    self._send(conn, TRANSLATED)
+                    conn.deltas_sent += 1
             elif op == 9:
                 self._send(conn, frame(10, payload))
             elif op == 8:
                 self._send(conn, frame(8, payload[:2]))
                 self._drop(conn)
                 return
+
+    def _translate(self, conn: Conn, payload: bytes) -> None:
+        """A translation session's answer to a client event other than audio."""
+        if b'"session.update"' in payload:
+            self._send(conn, frame(1, TRANSLATION_UPDATED))
+        elif b'"session.close"' in payload:
+            self._send(conn, frame(1, TRANSLATION_CLOSED))
 
     def _send(self, conn: Conn, data: bytes) -> None:
         conn.out += data

@@ -1,0 +1,72 @@
+"""scripts/kiosk.py --translate through real PyAudio streams on the private PulseAudio daemon (no sound card).
+
+The "speaker of the source language" talks into a null sink ``rs_voice`` whose monitor is the default source (the
+interpreter's microphone); the interpreter's speaker plays on ``rs_sink``, whose monitor ``parec`` records. The
+translation server is the scripted one (tests/client/translation_server.py), reached as the service is (a key and
+``OPENAI_BASE_URL``): it "translates" each frame into itself, so the test can check that the very speech
+went through microphone -> 200 ms frames -> session -> speaker, and what the script printed.
+"""
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.client.translation_server import KEY, Translator
+from tests.kiosk.helpers import SCRIPT, Proc
+from tests.kiosk.pulse_helpers import Recorder, best_correlation, loud_region, script_env
+from tests.support.waiting import wait_until
+
+pytest.importorskip("realtime_sync.testing")
+from realtime_sync.testing import synthesize  # noqa: E402
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
+    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
+    translator = Translator(echo_silence=True)  # the output as continuous as the input
+    recorder = feeder = proc = None
+    speech = synthesize("Good morning, where is the museum")
+    try:
+        with translator.serve() as srv:
+            pulse_source("rs_voice.monitor")
+            recorder = Recorder(pulse, "rs_sink.monitor")
+            env = dict(script_env(pulse), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=srv.base_url)
+            proc = Proc([sys.executable, SCRIPT, "--translate", "es", "--input-device", "pulse", "--output-device",
+                         "pulse", "--echo", "full_duplex"], env)
+            assert wait_until(lambda: proc.saw("translating into es"), 30), proc.lines
+            feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
+                                       "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL)
+            feeder.stdin.write(bytes(9600) + speech + bytes(48000))
+            feeder.stdin.close()
+            assert wait_until(lambda: proc.saw("heard: s"), 30), proc.lines  # source sentences, as they come
+            spoken = len(speech) // 9600
+            assert wait_until(lambda: len(translator.speech_frames()) >= spoken, 30), len(translator.speech_frames())
+            time.sleep(1.0)  # the last translated frames reach the sink's monitor
+            recorded = recorder.stop()
+            proc.p.send_signal(signal.SIGINT)  # Ctrl-C: the session closes gracefully, the rest is printed
+            assert proc.wait(15) == 0, proc.lines
+    finally:
+        if feeder is not None and feeder.poll() is None:
+            feeder.kill()
+        if recorder is not None and recorder.p.poll() is None:
+            recorder.stop()
+        if proc is not None:
+            proc.kill()
+        pulse.pactl("unload-module", module)
+    assert proc.lines[-1] == "bye", proc.lines
+    translated = [line for line in proc.lines if line.startswith("es: ")]
+    assert translated and translated[-1].endswith("end."), proc.lines  # the drained rest, after session.close
+    assert set(translator.sizes) == {9600}  # every append one 200 ms frame
+    # the microphone's speech came back out of the speaker, whole and undistorted
+    expected = np.frombuffer(speech, dtype="<i2").astype(np.float64)
+    start, end = loud_region(recorded)
+    exp_start, exp_end = loud_region(expected)
+    assert end > start, "nothing audible reached the sink"
+    assert abs((end - start) - (exp_end - exp_start)) < 0.15 * 24000, (end - start, exp_end - exp_start)
+    corr, _lag = best_correlation(recorded, expected)
+    assert corr > 0.9, corr
