@@ -39,7 +39,7 @@ def app_env(server: Any, secret: str) -> Dict[str, str]:
     return {**simulator_env(server, secret), "PYTHONPATH": ROOT}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Chromium]:
     binary = chromium_binary()
     if binary is None:
