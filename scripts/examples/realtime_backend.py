@@ -6,7 +6,8 @@ What a synchronous web app does with the Realtime API, and how this module does 
 * **one question, one session** (:meth:`RealtimeBackend.ask_once`): each request opens a session, asks, closes it.
   Simple and isolated; every request pays for a connection (a fraction of a second against the service).
 * **one session shared by every request thread** (:class:`SharedSession`): opened on first use (one thread connects,
-  the others wait for it), reopened if it ended, closed when the app stops. ``session.ask`` from many threads is
+  the others wait for it), reconnected by the library when the network or the service drops it, opened again if
+  it ended for good, closed when the app stops. ``session.ask`` from many threads is
   safe: turns go one at a time, first come first served, each caller getting its own answer within its own timeout
   (which covers the wait for its turn). So the answers are serialised: at most one answer at a time per process.
   Each request's question and answer are deleted from the conversation once answered, so requests do not see each
@@ -18,7 +19,7 @@ What a synchronous web app does with the Realtime API, and how this module does 
   caller's keypad digits, a tool answer), then hangs up. The webhook answers at once; the call goes on.
 
 Configuration (:meth:`Settings.from_env`): ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` (the simulator's
-``http://127.0.0.1:PORT/v1``, or unset for the service), ``REALTIME_MODEL`` (``gpt-realtime``) and
+``http://127.0.0.1:PORT/v1``, or unset for the service), ``REALTIME_MODEL`` (the library's default) and
 ``OPENAI_WEBHOOK_SECRET`` (``whsec_...``, needed for phone calls only).
 """
 import logging
@@ -30,8 +31,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from realtime_sync import ConversationItem, RealtimeClient, RealtimeSession, SessionOptions, webhooks
 from realtime_sync.dtmf import DtmfCollector
-from realtime_sync.errors import (RealtimeError, RealtimeTimeoutError, RestError, SessionClosedError,
-                                  UnexpectedWebhookEventError, WebhookVerificationError)
+from realtime_sync.endpoints import DEFAULT_MODEL
+from realtime_sync.errors import (ConnectionClosedError, RealtimeError, RealtimeTimeoutError, RestError,
+                                  SessionClosedError, UnexpectedWebhookEventError, WebhookVerificationError)
 from realtime_sync.protocol import (ConversationUpdate, OutputAudioBufferClearedUpdate,
                                     OutputAudioBufferStartedUpdate, OutputAudioBufferStoppedUpdate)
 from realtime_sync.tools import ToolRegistry
@@ -54,13 +56,13 @@ HELP_DESK = SessionOptions(instructions="You are the help desk of Example Energy
 class Settings:
     api_key: str
     base_url: Optional[str] = None  #: None: the service (``https://api.openai.com/v1``)
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_MODEL
     webhook_secret: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
         return cls(api_key=environ.get("OPENAI_API_KEY", ""), base_url=environ.get("OPENAI_BASE_URL") or None,
-                   model=environ.get("REALTIME_MODEL") or "gpt-realtime",
+                   model=environ.get("REALTIME_MODEL") or DEFAULT_MODEL,
                    webhook_secret=environ.get("OPENAI_WEBHOOK_SECRET") or None)
 
     def client(self) -> RealtimeClient:
@@ -94,8 +96,12 @@ class SharedSession:
             self._lock.release()
 
     def ask(self, question: str, timeout: float = ASK_TIMEOUT) -> str:
+        """The answer (the turn waits for the ones asked before it). When the connection drops or the service ends
+        the session (its 60-minute limit), the library reconnects and restores it: questions asked meanwhile wait
+        for it, and one that was being answered at that moment fails (SessionInterruptedError: ask again)."""
+        deadline = time.monotonic() + timeout
         session = self.session(timeout)
-        result = session.ask(text=question, timeout=timeout)  # waits for its turn: one answer at a time
+        result = session.ask(text=question, timeout=max(0.0, deadline - time.monotonic()))
         # forget this exchange: the next request starts from the instructions alone, and the context stays small
         try:
             for item_id in [result.user_item_id] + [item.id for item in result.items]:
@@ -266,6 +272,9 @@ class RealtimeBackend:
             answer = ask(question.strip())
         except RealtimeTimeoutError:
             return 504, {"error": "the assistant did not answer in time"}
+        except ConnectionClosedError as exc:  # the session ended or was interrupted under the question
+            log.warning("ask interrupted: %s", type(exc).__name__)
+            return 503, {"error": "the assistant was interrupted: ask again"}
         except RealtimeError as exc:  # texts may say more than a browser should see: log them, answer the type
             log.warning("ask failed: %s: %s", type(exc).__name__, exc)
             return 502, {"error": type(exc).__name__}

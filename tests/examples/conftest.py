@@ -11,6 +11,8 @@ import pytest
 
 from tests.examples.chromium import Chromium, chromium_binary
 
+pytest.register_assert_rewrite("tests.examples.helpers")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "scripts", "examples")
 for _path in (EXAMPLES, os.path.join(EXAMPLES, "django_project")):
@@ -37,7 +39,7 @@ def app_env(server: Any, secret: str) -> Dict[str, str]:
     return {**simulator_env(server, secret), "PYTHONPATH": ROOT}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Chromium]:
     binary = chromium_binary()
     if binary is None:

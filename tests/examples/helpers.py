@@ -48,7 +48,8 @@ def place_answered_call(server: Any, webhook_url: str, secret: str) -> Any:
     assert call.wait_accepted(20) is True
     assert call.wait_ended(30) == "ended", (call.state, call.error, call.replies)
     assert call.ended_by == "app" and call.webhook_status == 200 and call.error is None
-    assert call.replies == [GREETING, ASK_FOR_ACCOUNT, BILL]
+    replies = call.replies  # a 2.x model may say a preamble ("I'll check that...") before it calls the tool
+    assert replies[:2] == [GREETING, ASK_FOR_ACCOUNT] and replies[-1] == BILL and len(replies) <= 4, replies
     assert call.digits_sent == "12#"
     accepted = call.accepted_session
     assert [t["name"] for t in accepted["tools"]] == ["lookup_bill"] and "billing line" in accepted["instructions"]

@@ -13,6 +13,7 @@ pytest.importorskip("gunicorn")
 from django.test import Client, override_settings  # noqa: E402
 
 from realtime_sync import webhooks  # noqa: E402
+from realtime_sync.endpoints import DEFAULT_MODEL  # noqa: E402
 from realtime_sync.testing.pytest_plugin import simulators  # noqa: E402
 from realtime_backend import Settings  # noqa: E402
 from run_demo import AppProcess, new_webhook_secret  # noqa: E402
@@ -58,7 +59,7 @@ def test_token_and_page(client, sim):
     reply = client.get("/token")
     token = reply.json()
     assert reply.status_code == 200 and "no-store" in reply.headers["Cache-Control"]
-    assert token["value"].startswith("ek_") and token["url"] == f"{sim.ws_url}?model=gpt-realtime"
+    assert token["value"].startswith("ek_") and token["url"] == f"{sim.ws_url}?model={DEFAULT_MODEL}"
     page = client.get("/")
     assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
     assert b'"openai-insecure-api-key." + token.value' in page.content

@@ -10,6 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from realtime_sync import webhooks
+from realtime_sync.endpoints import DEFAULT_MODEL
 from realtime_sync.testing import synthesize
 from realtime_backend import Settings
 from simulated_model import GREETING, billing_line
@@ -89,21 +90,31 @@ def test_the_shared_session_forgets_each_exchange(make_fake_server, secret):
     assert len(server.connections) == 1 and server.connections[0].wait_closed(5)  # closed with the app
 
 
-def test_the_shared_session_is_opened_again_after_the_service_ends_it(client, sim):
+def test_the_shared_session_comes_back_after_the_service_ends_it(client, sim, app):
     assert client.post("/ask/shared", json={"question": "Before"}).status_code == 200
-    first = sim.connections[0]
-    first.set_expiry(0)  # the service's 60-minute limit, now
-    assert first.wait_closed(10)
+    session = app.extensions["realtime"].shared.session(5)
+    back = threading.Event()
+    app.extensions["realtime"].client.on_reconnected(lambda update: back.set())
+    sim.connections[0].set_expiry(0)  # the service's 60-minute limit, now
+    assert back.wait(10)  # the library reconnected and restored the session
     reply = client.post("/ask/shared", json={"question": "After"})
     assert reply.status_code == 200 and reply.get_json()["answer"] == "You said: After"
-    assert len(sim.connections) == 2
+    assert len(sim.connections) == 2 and app.extensions["realtime"].shared.session(5) is session
+
+
+def test_the_shared_session_is_opened_again_once_it_has_ended(client, sim, app):
+    assert client.post("/ask/shared", json={"question": "Before"}).status_code == 200
+    app.extensions["realtime"].shared.session(5).close()  # as when reconnecting gives up
+    reply = client.post("/ask/shared", json={"question": "After"})
+    assert reply.status_code == 200 and reply.get_json()["answer"] == "You said: After"
+    assert len(sim.connections) == 2 and sim.connections[0].wait_closed(5) and sim.connections[1].is_open
 
 
 def test_token_and_page(client, sim):
     reply = client.get("/token")
     token = reply.get_json()
     assert reply.status_code == 200 and reply.headers["Cache-Control"] == "no-store"
-    assert token["value"].startswith("ek_") and token["url"] == f"{sim.ws_url}?model=gpt-realtime"
+    assert token["value"].startswith("ek_") and token["url"] == f"{sim.ws_url}?model={DEFAULT_MODEL}"
     assert token["expires_at"] > 0 and sim.api_key not in reply.get_data(as_text=True)
     page = client.get("/")
     assert page.status_code == 200 and page.mimetype == "text/html"
