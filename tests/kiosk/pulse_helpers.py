@@ -39,6 +39,11 @@ class Recorder:
                 return
             self.chunks.append(data)
 
+    def samples(self):
+        """What was recorded so far."""
+        data = b"".join(list(self.chunks))
+        return np.frombuffer(data[:len(data) // 2 * 2], dtype="<i2").astype(np.float64)
+
     def stop(self):
         self.p.terminate()
         try:
@@ -64,3 +69,30 @@ def best_correlation(recorded, expected):
     seg = recorded[lag:lag + len(expected)]
     denom = np.sqrt(np.sum(seg ** 2) * np.sum(expected[:len(seg)] ** 2)) or 1.0
     return float(corr[lag] / denom), lag
+
+
+def pieces_found(recorded, expected, piece=4800, threshold=0.9):
+    """The share of ``expected``'s loud ``piece``-sample pieces (200 ms at 24 kHz) found undistorted somewhere in
+    ``recorded`` (peak normalised cross-correlation above ``threshold``). A real-time path may shift pieces against
+    each other (a capture or playback period late under load) without changing a sample of them; a whole-signal
+    correlation would call that distortion, this does not."""
+    start, end = loud_region(expected)
+    pieces = [expected[i:i + piece] for i in range(start, end - piece + 1, piece)]
+    loud = [p for p in pieces if np.sqrt(np.mean(p ** 2)) > 500.0]
+    if not loud:
+        return 0.0
+    return sum(_normalised_peak(recorded, p) > threshold for p in loud) / len(loud)
+
+
+def _normalised_peak(recorded, piece):
+    """The highest normalised correlation of ``piece`` with any same-length window of ``recorded``."""
+    if len(recorded) < len(piece):
+        return 0.0
+    size = 1 << (len(recorded) + len(piece) - 1).bit_length()
+    raw = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(piece, size)), size)
+    raw = raw[:len(recorded) - len(piece) + 1]
+    energy = np.concatenate([[0.0], np.cumsum(recorded ** 2)])
+    windows = energy[len(piece):] - energy[:-len(piece)]
+    piece_energy = float(np.sum(piece ** 2))
+    denom = np.sqrt(np.maximum(windows, 1e-4 * piece_energy) * piece_energy)  # a near-silent window matches nothing
+    return float(np.max(raw / denom))

@@ -9,20 +9,24 @@ went through microphone -> 200 ms frames -> session -> speaker, and what the scr
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from tests.client.translation_server import KEY, Translator
 from tests.kiosk.helpers import SCRIPT, Proc
-from tests.kiosk.pulse_helpers import Recorder, best_correlation, loud_region, script_env
+from tests.kiosk.pulse_helpers import Recorder, loud_region, pieces_found, script_env
 from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import synthesize  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def heard_through(recorded, loud_length):
+    start, end = loud_region(recorded)
+    return end - start >= loud_length - 0.15 * 24000 and len(recorded) - end >= 12000
 
 
 def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
@@ -46,7 +50,9 @@ def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
             assert wait_until(lambda: proc.saw("heard: s"), 30), proc.lines  # source sentences, as they come
             spoken = len(speech) // 9600
             assert wait_until(lambda: len(translator.speech_frames()) >= spoken, 30), len(translator.speech_frames())
-            time.sleep(1.0)  # the last translated frames reach the sink's monitor
+            # the last translated frames reach the sink's monitor: as loud as long as the speech, then 0.5 s more
+            loud = loud_region(np.frombuffer(speech, dtype="<i2").astype(np.float64))
+            wait_until(lambda: heard_through(recorder.samples(), loud[1] - loud[0]), 15)
             recorded = recorder.stop()
             proc.p.send_signal(signal.SIGINT)  # Ctrl-C: the session closes gracefully, the rest is printed
             assert proc.wait(15) == 0, proc.lines
@@ -68,5 +74,5 @@ def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
     exp_start, exp_end = loud_region(expected)
     assert end > start, "nothing audible reached the sink"
     assert abs((end - start) - (exp_end - exp_start)) < 0.15 * 24000, (end - start, exp_end - exp_start)
-    corr, _lag = best_correlation(recorded, expected)
-    assert corr > 0.9, corr
+    # every 200 ms of the speech is there undistorted; the pieces may sit a capture or playback period apart
+    assert pieces_found(recorded, expected) >= 0.9, pieces_found(recorded, expected)
