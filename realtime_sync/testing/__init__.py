@@ -9,8 +9,10 @@
         assert server.received[0]["type"] == "session.update"
 
 See :class:`FakeRealtimeServer` for the options, :mod:`realtime_sync.testing.faults` for fault injection and
-:mod:`realtime_sync.testing.vad` for how server VAD is computed. ``python -m realtime_sync.testing --port 8080``
-runs it standalone.
+:mod:`realtime_sync.testing.vad` for how server VAD is computed. Live translation sessions
+(``server.translation_url()``) are described in :mod:`realtime_sync.testing.translation`; what they say comes from
+a :data:`Translator` (default: ``"[es] good morning everyone"`` for the synthetic speech of "good morning
+everyone"). ``python -m realtime_sync.testing --port 8080`` runs it standalone.
 """
 from .connection import SimConnection
 from .faults import FaultRule, Faults
@@ -18,7 +20,11 @@ from .responder import (FunctionCall, Reply, Responder, ResponderContext, Transc
                         arguments_for_schema, default_responder, default_transcriber, scripted, scripted_transcripts)
 from .routing import DEFAULT_MODELS
 from .server import FakeRealtimeServer
+from .speech_marks import spoken_text
 from .synth import synthesize
+from .translation import TranslationConnection
+from .translation_session import TRANSLATION_MODELS
+from .translator import TRANSLATION_MARK, Translator, default_translator, scripted_translations
 from .validate import ValidationScope, server_event_errors, validation_scope
 from .vad import threshold_dbfs
 
@@ -26,5 +32,6 @@ __all__ = [
     "FakeRealtimeServer", "SimConnection", "Faults", "FaultRule", "Reply", "FunctionCall", "ResponderContext",
     "Responder", "Transcriber", "TranscriptionRequest", "default_responder", "default_transcriber", "scripted",
     "scripted_transcripts", "arguments_for_schema", "synthesize", "validation_scope", "ValidationScope",
-    "server_event_errors", "threshold_dbfs", "DEFAULT_MODELS",
+    "server_event_errors", "threshold_dbfs", "DEFAULT_MODELS", "TranslationConnection", "Translator",
+    "default_translator", "scripted_translations", "TRANSLATION_MARK", "TRANSLATION_MODELS", "spoken_text",
 ]

@@ -122,14 +122,10 @@ class SimConnection:
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def run(self) -> None:
-        from .handlers import handle_message
-
         route = self.route
         try:
             if route.failure is not None:
-                code, message, close_code, reason = route.failure
-                self.emit_error(EventError(code, message), None)
-                self._close_now(close_code, reason)
+                self._refuse(route.failure)
                 return
             lifetime = self.server.faults.expire_seconds or self.config.session_seconds
             self.deadline = self.started_at + lifetime if lifetime else None
@@ -141,28 +137,43 @@ class SimConnection:
                 for rule in self.server.faults.rules_for_new_connection():
                     self.watch_fault(rule)
                 self.emit(session_event(self, "created"))
-            while not self._closing:
-                if self.deadline is not None and time.monotonic() >= self.deadline:
-                    self._expire()
-                    break
-                try:
-                    message = self.ws.recv(timeout=0.2)
-                except TimeoutError:
-                    continue
-                except ConnectionClosed:
-                    break
-                if self.stalled:
-                    continue
-                try:
-                    handle_message(self, message)
-                except Exception:  # a simulator bug must not kill the session silently
-                    logger.exception("simulator failed handling a %s message", type(message).__name__)
-                    self.emit_error(EventError(None, "The server had an error while processing your request.",
-                                               error_type="server_error"), None)
+            self._serve()
         finally:
             if self.worker is not None:
                 self.worker.stop()
             self.closed.set()
+
+    def _refuse(self, failure: Tuple[Optional[str], str, int, str]) -> None:
+        """The handshake's post-upgrade failure: an ``error`` event, then the close."""
+        code, message, close_code, reason = failure
+        self.emit_error(EventError(code, message), None)
+        self._close_now(close_code, reason)
+
+    def _serve(self) -> None:
+        """Read and handle client events until the session closes, is closed, or expires."""
+        while not self._closing:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self._expire()
+                break
+            try:
+                message = self.ws.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                break
+            if self.stalled:
+                continue
+            try:
+                self._handle(message)
+            except Exception:  # a simulator bug must not kill the session silently
+                logger.exception("simulator failed handling a %s message", type(message).__name__)
+                self.emit_error(EventError(None, "The server had an error while processing your request.",
+                                           error_type="server_error"), None)
+
+    def _handle(self, message: Any) -> None:
+        from .handlers import handle_message
+
+        handle_message(self, message)
 
     def shutdown(self, code: int = 1001, reason: str = "") -> None:
         """Close from the server side (``stop()``): stalled connections are dropped, others closed."""
@@ -240,8 +251,7 @@ class SimConnection:
         if validate:
             scope = current_scope()
             if scope is not None or self.config.validate:
-                errors = scope.check(event, self.dialect) if scope is not None else \
-                    emitted_event_errors(event, self.dialect)
+                errors = self._event_errors(scope, event)
                 if errors:
                     self.server._validation_failed(self, event, errors)
         if not self._send_text(json.dumps(event, separators=(",", ":"))):
@@ -250,6 +260,11 @@ class SimConnection:
         self.sent_types.append(event["type"])
         if self._watch:
             self._check_faults()
+
+    def _event_errors(self, scope: Any, event: Json) -> List[str]:
+        """Why an event about to be sent is invalid: checked by the open validation ``scope``, or (None) against
+        the strict schema of the connection's dialect."""
+        return scope.check(event, self.dialect) if scope is not None else emitted_event_errors(event, self.dialect)
 
     def _send_text(self, text: str) -> bool:
         try:
