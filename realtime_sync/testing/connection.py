@@ -124,11 +124,9 @@ class SimConnection:
     def run(self) -> None:
         route = self.route
         try:
-            if route.failure is not None:
-                self._refuse(route.failure)
+            lifetime = self._begin()
+            if lifetime is None:
                 return
-            lifetime = self.server.faults.expire_seconds or self.config.session_seconds
-            self.deadline = self.started_at + lifetime if lifetime else None
             self.session = SessionState(self.dialect, route.model, new_id("sess"), lifetime or 3600.0,
                                         route.session_init, kind=route.intent or "realtime")
             self.audio = InputAudioBuffer(self.session.input_format)
@@ -143,11 +141,17 @@ class SimConnection:
                 self.worker.stop()
             self.closed.set()
 
-    def _refuse(self, failure: Tuple[Optional[str], str, int, str]) -> None:
-        """The handshake's post-upgrade failure: an ``error`` event, then the close."""
-        code, message, close_code, reason = failure
-        self.emit_error(EventError(code, message), None)
-        self._close_now(close_code, reason)
+    def _begin(self) -> Optional[float]:
+        """The session's lifetime (s; 0: none), its deadline set; None when the handshake decided a failure, which
+        was reported (an ``error`` event, then the close)."""
+        if self.route.failure is not None:
+            code, message, close_code, reason = self.route.failure
+            self.emit_error(EventError(code, message), None)
+            self._close_now(close_code, reason)
+            return None
+        lifetime: float = self.server.faults.expire_seconds or self.config.session_seconds
+        self.deadline = self.started_at + lifetime if lifetime else None
+        return lifetime
 
     def _serve(self) -> None:
         """Read and handle client events until the session closes, is closed, or expires."""

@@ -64,6 +64,16 @@ def extract_key(headers: Any, query: Dict[str, Any], allow_query: bool = False) 
     return None
 
 
+def _key_failure(key: Optional[str], valid: bool) -> Optional[Tuple[Optional[str], str, int, str]]:
+    """How an OpenAI path refuses a missing or wrong key after the upgrade: ``error``, then close 3000."""
+    if not key:
+        return None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error"
+    if not valid:
+        return ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.", 3000, "invalid_request_error.invalid_api_key")
+    return None
+
+
 def _model_ok(model: str, patterns: Optional[Sequence[str]]) -> bool:
     return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
 
@@ -105,14 +115,9 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     model = query.get("model") or ""
     intent = query.get("intent")
     route = Route(path=path, kind="openai", dialect=dialect, model=model, intent=intent)
-    if not key:
-        route.failure = (None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error")
-        return route
     valid, session_init = server._check_key(key, dialect)
-    if not valid:
-        route.failure = ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API "
-                         "key at https://platform.openai.com/account/api-keys.", 3000,
-                         "invalid_request_error.invalid_api_key")
+    route.failure = _key_failure(key, valid)
+    if route.failure is not None:
         return route
     route.session_init = session_init
     if beta and server._refuse_beta:
@@ -144,14 +149,9 @@ def _translation_route(server: Any, path: str, query: Dict[str, str], headers: A
     key = extract_key(headers, {})
     model = query.get("model") or ""
     route = Route(path=path, kind="translation", dialect=Dialect.GA, model=model)
-    if not key:
-        route.failure = (None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error")
-        return route
     valid, session_init = server._check_translation_key(key)
-    if not valid:
-        route.failure = ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API "
-                         "key at https://platform.openai.com/account/api-keys.", 3000,
-                         "invalid_request_error.invalid_api_key")
+    route.failure = _key_failure(key, valid)
+    if route.failure is not None:
         return route
     route.session_init = session_init
     if "intent" in query:

@@ -295,15 +295,20 @@ class FakeRealtimeServer:
         with self._lock:
             self._translation_secrets[value] = (expires_at, session)
 
-    def _check_translation_key(self, key: str) -> Tuple[bool, Optional[Json]]:
+    def _check_translation_key(self, key: Optional[str]) -> Tuple[bool, Optional[Json]]:
         """(valid, session of the secret) for a translation session's key: the API key or a translation secret."""
+        if not key:
+            return False, None
         if _secrets.compare_digest(key, self.api_key):
             return True, None
+        found = self._live_secret(self._translation_secrets, key)
+        return (True, dict(found[1])) if found is not None else (False, None)
+
+    def _live_secret(self, store: Dict[str, Any], key: str) -> Any:
+        """The stored entry (its expiry first) of a client secret that has not expired, else None."""
         with self._lock:
-            found = self._translation_secrets.get(key)
-        if found is None or found[0] < time.time():
-            return False, None
-        return True, dict(found[1])
+            found = store.get(key)
+        return found if found is not None and found[0] >= time.time() else None
 
     def _translation_model_allowed(self, model: str) -> bool:
         return self._translation_models is None or model in self._translation_models
@@ -317,9 +322,8 @@ class FakeRealtimeServer:
             return False, None
         if _secrets.compare_digest(key, self.api_key):
             return True, None
-        with self._lock:
-            found = self._secrets.get(key)
-        if found is None or found[0] < time.time():
+        found = self._live_secret(self._secrets, key)
+        if found is None:
             return False, None
         return True, (dict(found[2]) if found[1] is dialect else None)
 

@@ -6,8 +6,9 @@ What a session does:
 * ``session.created`` first (``type: "translation"``, a ``sess_`` id, ``expires_at``; the configuration of the
   client secret used, if any), ``session.updated`` after each accepted ``session.update`` (see
   :mod:`~realtime_sync.testing.translation_session` for what can change and how updates are refused).
-* ``session.input_audio_buffer.append`` takes base64 24 kHz PCM16 mono. Bad base64, or the bytes of an audio
-  file (WAV, Ogg, FLAC, MP3 headers) instead of raw samples, get an ``error`` (``invalid_value``, ``param: "audio"``).
+* ``session.input_audio_buffer.append`` takes base64 24 kHz PCM16 mono. Bad base64, or a stream that starts with
+  the header of an audio file (WAV, Ogg, FLAC, MP3 with ID3) instead of raw samples, get an ``error``
+  (``invalid_value``, ``param: "audio"``); the session goes on.
   The audio goes through the engine (:mod:`~realtime_sync.testing.translation_engine`: 200 ms frames, the words
   synthetic speech carries, phrases).
 * Each word heard becomes a ``session.input_transcript.delta`` while ``audio.input.transcription`` is set (never
@@ -89,14 +90,12 @@ class TranslationConnection(SimConnection):
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def run(self) -> None:
-        route = self.route
         try:
-            if route.failure is not None:
-                self._refuse(route.failure)
+            lifetime = self._begin()
+            if lifetime is None:
                 return
-            lifetime = self.server.faults.expire_seconds or self.config.session_seconds
-            self.deadline = self.started_at + lifetime if lifetime else None
-            state = TranslationSessionState(route.model, new_id("sess"), lifetime or 3600.0, route.session_init)
+            state = TranslationSessionState(self.route.model, new_id("sess"), lifetime or 3600.0,
+                                            self.route.session_init)
             self.translation = state
             self.worker = Worker(self.lock, self.emit_many, name=f"rt-sim-translation-{state.id[-6:]}")
             with self.lock:

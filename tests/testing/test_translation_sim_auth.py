@@ -1,40 +1,21 @@
 """Translation sessions' endpoints: authentication, models, Azure paths, translation client secrets (REST), the CLI,
 and openai-python's own ``client.realtime.translations`` against the simulator."""
 import base64
-import http.client
 import json
 import time
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from realtime_sync.testing.translation_engine import FRAME_BYTES
 from tests.testing.sim_client import SimClient
+from tests.testing.test_sim_auth import _closed_after_error as _refused
+from tests.testing.test_sim_auth import _post
 from tests.testing.test_sim_cli import cli
 from tests.testing.translation_client import append, close_and_collect, speech, text_of, tr_client, update
 
 OUT = "session.output_transcript.delta"
 SECRETS = "/v1/realtime/translations/client_secrets"
-
-
-def _refused(client):
-    """The error event, then the close code and reason."""
-    err = client.expect("error")["error"]
-    with pytest.raises(ConnectionClosed) as info:
-        client.recv(5)
-    return err, info.value.rcvd.code, info.value.rcvd.reason
-
-
-def _post(server, path, body, key):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    conn.request("POST", path, body=body if isinstance(body, (bytes, str)) else json.dumps(body), headers=headers)
-    resp = conn.getresponse()
-    data = json.loads(resp.read())
-    conn.close()
-    return resp.status, data
 
 
 @pytest.mark.parametrize("key, code, close", [(None, None, 3000), ("sk-wrong-0123456789", "invalid_api_key", 3000)])
