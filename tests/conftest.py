@@ -3,7 +3,8 @@
 * ``_simulator_events_are_schema_valid`` (autouse): every event any :class:`realtime_sync.testing.FakeRealtimeServer`
   emits while a test runs is validated against the strict JSON schema of its dialect, message by message; an
   invalid event fails the test (at teardown) with the list of offending events. GA events are also validated with
-  openai-python's ``RealtimeServerEvent`` pydantic models when openai is installed.
+  openai-python's ``RealtimeServerEvent`` pydantic models when openai is installed; events of translation sessions
+  with the translation schema and openai-python's ``RealtimeTranslationServerEvent``.
 * ``fake_server``: a started simulator in fast mode (``pace=0``) with the default responder.
 * ``make_fake_server``: a factory ``make_fake_server(**options)`` for simulators with other options (``pace=0`` and
   ``allow_beta=True`` unless given); each one is stopped after the test.
@@ -21,13 +22,15 @@ from realtime_sync.testing.pulse import PulseDaemon, PulseUnavailable
 
 try:  # the simulator needs the ``testing`` extra (websockets, jsonschema, numpy)
     from realtime_sync.testing import FakeRealtimeServer, validation_scope
-    from realtime_sync.testing.openai_models import openai_model_checker
+    from realtime_sync.testing.openai_models import openai_model_checker, openai_translation_checker
     from realtime_sync.testing.pytest_plugin import simulators
     _OPENAI_CHECK = openai_model_checker()  # openai-python's pydantic models, when installed (the ``dev`` extra)
+    _OPENAI_TRANSLATION_CHECK = openai_translation_checker()
 except ImportError:  # pragma: no cover - core-only environments
     FakeRealtimeServer = None  # type: ignore[assignment,misc]
     validation_scope = None  # type: ignore[assignment]
     _OPENAI_CHECK = None
+    _OPENAI_TRANSLATION_CHECK = None
     simulators = None  # type: ignore[assignment]
 
 
@@ -36,7 +39,8 @@ def _simulator_events_are_schema_valid() -> Iterator[Any]:
     if validation_scope is None:
         yield None
         return
-    with validation_scope(extra_checks=[_OPENAI_CHECK] if _OPENAI_CHECK else []) as scope:
+    with validation_scope(extra_checks=[_OPENAI_CHECK] if _OPENAI_CHECK else [],
+                          translation_checks=[_OPENAI_TRANSLATION_CHECK] if _OPENAI_TRANSLATION_CHECK else []) as scope:
         yield scope
     scope.assert_clean()
 

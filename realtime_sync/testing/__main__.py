@@ -1,6 +1,8 @@
 """``python -m realtime_sync.testing --port 8080``: run the simulator standalone until Ctrl-C (or SIGTERM).
 
-It prints the endpoints and the API key to use, one per line, then ``ready``.
+It prints the endpoints and the API key to use, one per line, then ``ready``. Besides realtime sessions it serves
+live translation sessions (``/v1/realtime/translations?model=gpt-realtime-translate``, printed as ``translations:``)
+and their client secrets (``POST /v1/realtime/translations/client_secrets``).
 
 ``--place-call URL --webhook-secret whsec_...`` also places one SIP call to the app whose webhook is ``URL`` (the app
 answers it through this simulator: start it with a fixed ``--port`` and ``--api-key``). It prints ``call: <id>``,
@@ -39,7 +41,10 @@ def load_responder(spec: str) -> Any:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m realtime_sync.testing",
-                                description="Local simulator of the OpenAI / Azure OpenAI Realtime API.")
+                                description="Local simulator of the OpenAI / Azure OpenAI Realtime API: realtime and "
+                                "transcription sessions on /v1/realtime, live translation sessions on "
+                                "/v1/realtime/translations (the synthetic speech of 'good morning' comes back as "
+                                "'[es] good morning'), client secrets for both.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (0: pick a free one; default 8080)")
     p.add_argument("--api-key", default=None, help="key clients must send (default: a random sk-test-... key)")
@@ -51,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--any-model", action="store_true", help="accept any model name on OpenAI paths")
     p.add_argument("--responder", default=None, metavar="MODULE:ATTR",
                    help="the responder to use, e.g. myapp.sim:responder (a callable; default: the built-in one)")
+    p.add_argument("--translator", default=None, metavar="MODULE:ATTR",
+                   help="the translator of translation sessions, a callable (text, language) -> translated text "
+                        "(default: the phrase marked with its language, '[es] good morning')")
     p.add_argument("--validate", action="store_true", help="log events that fail the strict schema")
     p.add_argument("--exit-after", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -124,11 +132,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kwargs: Dict[str, Any] = {} if not args.any_model else {"models": None}
-    if args.responder:
+    for option, name in (("responder", args.responder), ("translator", args.translator)):
+        if not name:
+            continue
         try:
-            kwargs["responder"] = load_responder(args.responder)
+            kwargs[option] = load_responder(name)
         except (ImportError, AttributeError, ValueError, TypeError) as exc:
-            print(f"error: --responder {args.responder}: {exc}", file=sys.stderr)
+            print(f"error: --{option} {name}: {exc}", file=sys.stderr)
             return 2
     server = FakeRealtimeServer(host=args.host, port=args.port, api_key=args.api_key, pace=args.pace,
                                 allow_beta=args.allow_beta, validate=args.validate, **kwargs)
@@ -144,6 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"base_url: {server.base_url}", flush=True)
         print(f"azure_endpoint: {server.azure_endpoint}", flush=True)
         print(f"websocket: {server.url()}", flush=True)
+        print(f"translations: {server.translation_url()}", flush=True)
         print(f"api_key: {server.api_key}", flush=True)
         print("ready", flush=True)
         if args.place_call:

@@ -12,8 +12,8 @@ from ..protocol import Dialect
 from ..protocol.audio_formats import PCM16_RATE
 from .validate import SERVICE_NULL_KEYS, load_schema, validator_for
 
-__all__ = ["EventError", "check_client_event", "prune_nulls", "restore_service_nulls", "format_path",
-           "client_event_types"]
+__all__ = ["EventError", "check_client_event", "check_with_schema", "prune_nulls", "restore_service_nulls",
+           "format_path", "client_event_types"]
 
 Json = Dict[str, Any]
 
@@ -247,11 +247,14 @@ def _narrow(err: Any) -> Any:
 
 
 def _schema_error(event: Json, dialect: Dialect) -> Optional[EventError]:
+    val = validator_for(dialect, "client_events", event["type"])
+    return _first_error(val, event) if val is not None else None
+
+
+def _first_error(val: Any, event: Json) -> Optional[EventError]:
+    """The error the service reports first for a value its schema's validator ``val`` refuses (None: valid)."""
     from jsonschema.exceptions import best_match
 
-    val = validator_for(dialect, "client_events", event["type"])
-    if val is None:
-        return None
     err = best_match(val.iter_errors(event))
     if err is None:
         return None
@@ -298,3 +301,14 @@ def check_client_event(event: Json, dialect: Union[Dialect, str]) -> Optional[Ev
         param = format_path(unknown)
         return EventError("unknown_parameter", f"Unknown parameter: '{param}'.", param)
     return _range_error(event, dialect) or _schema_error(event, dialect)
+
+
+def check_with_schema(value: Json, schema: Json, defs: Json, validator: Any) -> Optional[EventError]:
+    """The error the service would answer ``value`` with, checked against any ``schema`` (its ``definitions`` in
+    ``defs``, compiled as ``validator``): an unknown parameter first, then the schema's first error. Used for the
+    translation events and requests, which have a schema of their own."""
+    unknown = _unknown(value, schema, defs, [])
+    if unknown is not None:
+        param = format_path(unknown)
+        return EventError("unknown_parameter", f"Unknown parameter: '{param}'.", param)
+    return _first_error(validator, value)

@@ -123,17 +123,11 @@ class SimConnection:
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def run(self) -> None:
-        from .handlers import handle_message
-
         route = self.route
         try:
-            if route.failure is not None:
-                code, message, close_code, reason = route.failure
-                self.emit_error(EventError(code, message), None)
-                self._close_now(close_code, reason)
+            lifetime = self._begin()
+            if lifetime is None:
                 return
-            lifetime = self.server.faults.expire_seconds or self.config.session_seconds
-            self.deadline = self.started_at + lifetime if lifetime else None
             if self.call is not None:  # a sideband: the call's session and conversation, shared by its sidebands
                 self.session, self.conversation = self.call.session, self.call.conversation
                 self.conversation_id = self.call.conversation_id
@@ -148,30 +142,51 @@ class SimConnection:
                 self.emit(session_event(self, "created"))
                 if self.call is not None:
                     self.call.attach(self)  # the caller's audio and digits may come from now on
-            while not self._closing:
-                if self.deadline is not None and time.monotonic() >= self.deadline:
-                    self._expire()
-                    break
-                try:
-                    message = self.ws.recv(timeout=0.2)
-                except TimeoutError:
-                    continue
-                except ConnectionClosed:
-                    break
-                if self.stalled:
-                    continue
-                try:
-                    handle_message(self, message)
-                except Exception:  # a simulator bug must not kill the session silently
-                    logger.exception("simulator failed handling a %s message", type(message).__name__)
-                    self.emit_error(EventError(None, "The server had an error while processing your request.",
-                                               error_type="server_error"), None)
+            self._serve()
         finally:
             if self.worker is not None:
                 self.worker.stop()
             self.closed.set()
             if self.call is not None:
                 self.call.detach(self)
+
+    def _begin(self) -> Optional[float]:
+        """The session's lifetime (s; 0: none), its deadline set; None when the handshake decided a failure, which
+        was reported (an ``error`` event, then the close)."""
+        if self.route.failure is not None:
+            code, message, close_code, reason = self.route.failure
+            self.emit_error(EventError(code, message), None)
+            self._close_now(close_code, reason)
+            return None
+        lifetime: float = self.server.faults.expire_seconds or self.config.session_seconds
+        self.deadline = self.started_at + lifetime if lifetime else None
+        return lifetime
+
+    def _serve(self) -> None:
+        """Read and handle client events until the session closes, is closed, or expires."""
+        while not self._closing:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self._expire()
+                break
+            try:
+                message = self.ws.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                break
+            if self.stalled:
+                continue
+            try:
+                self._handle(message)
+            except Exception:  # a simulator bug must not kill the session silently
+                logger.exception("simulator failed handling a %s message", type(message).__name__)
+                self.emit_error(EventError(None, "The server had an error while processing your request.",
+                                           error_type="server_error"), None)
+
+    def _handle(self, message: Any) -> None:
+        from .handlers import handle_message
+
+        handle_message(self, message)
 
     def shutdown(self, code: int = 1001, reason: str = "") -> None:
         """Close from the server side (``stop()``): stalled connections are dropped, others closed."""
@@ -249,8 +264,7 @@ class SimConnection:
         if validate:
             scope = current_scope()
             if scope is not None or self.config.validate:
-                errors = scope.check(event, self.dialect) if scope is not None else \
-                    emitted_event_errors(event, self.dialect)
+                errors = self._event_errors(scope, event)
                 if errors:
                     self.server._validation_failed(self, event, errors)
         if self.call is not None:
@@ -261,6 +275,11 @@ class SimConnection:
         self.sent_types.append(event["type"])
         if self._watch:
             self._check_faults()
+
+    def _event_errors(self, scope: Any, event: Json) -> List[str]:
+        """Why an event about to be sent is invalid: checked by the open validation ``scope``, or (None) against
+        the strict schema of the connection's dialect."""
+        return scope.check(event, self.dialect) if scope is not None else emitted_event_errors(event, self.dialect)
 
     def _send_text(self, text: str) -> bool:
         try:

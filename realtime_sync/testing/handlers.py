@@ -28,20 +28,29 @@ logger = logging.getLogger("realtime_sync.testing.handlers")
 Json = Dict[str, Any]
 
 
+def decode_event(conn: Any, message: Union[str, bytes]) -> Optional[Json]:
+    """The JSON object a client message holds; None (after answering with an ``error``) for a binary frame, bad
+    JSON or a non-object. Lock held."""
+    if isinstance(message, (bytes, bytearray)):
+        raise_error(conn, EventError("invalid_event", "Expected a text WebSocket message; binary frames are not "
+                                     "supported."), None)
+        return None
+    try:
+        event = json.loads(message)
+    except ValueError:
+        raise_error(conn, EventError("invalid_json", "We could not parse the JSON body of your message. "
+                                     "Expected a JSON object."), None)
+        return None
+    if not isinstance(event, dict):
+        raise_error(conn, EventError("invalid_json", "Expected a JSON object as the event."), None)
+        return None
+    return event
+
+
 def handle_message(conn: Any, message: Union[str, bytes]) -> None:
     with conn.lock:
-        if isinstance(message, (bytes, bytearray)):
-            raise_error(conn, EventError("invalid_event", "Expected a text WebSocket message; binary frames are not "
-                                         "supported."), None)
-            return
-        try:
-            event = json.loads(message)
-        except ValueError:
-            raise_error(conn, EventError("invalid_json", "We could not parse the JSON body of your message. "
-                                         "Expected a JSON object."), None)
-            return
-        if not isinstance(event, dict):
-            raise_error(conn, EventError("invalid_json", "Expected a JSON object as the event."), None)
+        event = decode_event(conn, message)
+        if event is None:
             return
         conn.received.append(event)
         conn.server._record_received(event)

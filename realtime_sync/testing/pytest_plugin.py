@@ -4,7 +4,8 @@ Fixtures:
 
 * ``realtime_server``: a running :class:`~realtime_sync.testing.FakeRealtimeServer` in fast mode (``pace=0``),
   shared by the test session; its faults are cleared before and after every test. Point a client at
-  ``realtime_server.base_url`` / ``realtime_server.url(model)`` with ``realtime_server.api_key``.
+  ``realtime_server.base_url`` / ``realtime_server.url(model)`` with ``realtime_server.api_key`` (translation
+  sessions: ``realtime_server.translation_url()``).
 * ``realtime_server_factory``: ``realtime_server_factory(**options)`` starts a simulator with other options
   (``pace=0`` unless given); each one is stopped after the test.
 

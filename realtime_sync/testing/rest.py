@@ -2,8 +2,10 @@
 
 ``POST /v1/realtime/client_secrets`` (GA; Azure: ``/openai/v1/realtime/client_secrets``) mints an ``ek_...`` key that
 the WebSocket accepts until it expires, starting sessions with the secret's session configuration; the beta
-``POST /v1/realtime/sessions`` is served too. ``POST /v1/realtime/calls/{call_id}/accept|reject|refer|hangup``
-(Azure: under ``/openai/v1``) go to :mod:`realtime_sync.testing.calls`. Requests are read with a small HTTP/1.1
+``POST /v1/realtime/sessions`` is served too, and ``POST /v1/realtime/translations/client_secrets`` mints secrets that
+open translation sessions only (Azure has no such endpoint: HTTP 404). ``POST
+/v1/realtime/calls/{call_id}/accept|reject|refer|hangup`` (Azure: under ``/openai/v1``) go to
+:mod:`realtime_sync.testing.calls`. Requests are read with a small HTTP/1.1
 parser (one request per connection, ``Connection: close``), since the WebSocket server only speaks GET.
 """
 import http.client
@@ -20,8 +22,9 @@ from ._util import new_id
 from .checks import check_client_event
 from .routing import AZURE_401, extract_key, mask_key
 from .session_state import SessionState
+from .translation_session import TranslationSessionState, check_secret_request
 
-__all__ = ["serve_http", "handle_rest", "mint_secret"]
+__all__ = ["serve_http", "handle_rest", "mint_secret", "mint_translation_secret"]
 
 logger = logging.getLogger("realtime_sync.testing.rest")
 Json = Dict[str, Any]
@@ -31,6 +34,40 @@ MAX_BODY = 1 << 20
 def _error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None,
            err_type: str = "invalid_request_error") -> Tuple[int, Json]:
     return status, {"error": {"message": message, "type": err_type, "param": param, "code": code}}
+
+
+def _expires_error(expires: Any) -> Optional[Tuple[int, Json]]:
+    """The reply refusing a secret's ``expires_after.seconds`` (10 to 7200), or None."""
+    if not isinstance(expires, int) or isinstance(expires, bool):
+        return _error(400, "Invalid type for 'expires_after.seconds': expected an integer.", "invalid_type",
+                      "expires_after.seconds")
+    if expires < 10 or expires > 7200:
+        side = "below_min" if expires < 10 else "above_max"
+        return _error(400, f"Invalid 'expires_after.seconds': integer {side.replace('_', ' ')}imum value. Expected "
+                      "a value between 10 and 7200.", f"integer_{side}_value", "expires_after.seconds")
+    return None
+
+
+def mint_translation_secret(server: Any, body: Json) -> Tuple[int, Json]:
+    """``POST /v1/realtime/translations/client_secrets`` (ADDENDUM-2026-12 A3): a secret that opens translation
+    sessions only, with ``body["session"]`` as their configuration; returns (HTTP status, JSON reply)."""
+    err = check_secret_request(body, server._translation_languages)
+    if err is not None:
+        return _error(400, err.message, err.code, err.param)
+    expires = body.get("expires_after", {}).get("seconds", 600)
+    refused = _expires_error(expires)
+    if refused is not None:
+        return refused
+    session = body["session"]
+    if not server._translation_model_allowed(session["model"]):
+        return _error(400, f"The model '{session['model']}' does not exist or you do not have access to it.",
+                      "invalid_value", "session.model")
+    value = "ek_" + new_id("x")[2:]
+    expires_at = int(time.time() + expires)
+    state = TranslationSessionState(session["model"], new_id("sess"), initial=session, expires_at=expires_at)
+    server._store_translation_secret(value, expires_at, session)
+    logger.info("minted a translation client secret (%d s)", expires)
+    return 200, {"value": value, "expires_at": expires_at, "session": state.to_wire()}
 
 
 def mint_secret(server: Any, body: Json, dialect: Dialect = Dialect.GA) -> Tuple[int, Json]:
@@ -46,13 +83,9 @@ def mint_secret(server: Any, body: Json, dialect: Dialect = Dialect.GA) -> Tuple
         unknown = [k for k in body if k not in ("expires_after", "session")]
         if unknown:
             return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
-    if not isinstance(expires, int) or isinstance(expires, bool):
-        return _error(400, "Invalid type for 'expires_after.seconds': expected an integer.", "invalid_type",
-                      "expires_after.seconds")
-    if expires < 10 or expires > 7200:
-        side = "below_min" if expires < 10 else "above_max"
-        return _error(400, f"Invalid 'expires_after.seconds': integer {side.replace('_', ' ')}imum value. Expected "
-                      "a value between 10 and 7200.", f"integer_{side}_value", "expires_after.seconds")
+    refused = _expires_error(expires)
+    if refused is not None:
+        return refused
     err = check_client_event({"type": "session.update", "session": session}, dialect)
     if err is not None:
         return _error(400, err.message, err.code, err.param)
@@ -74,9 +107,12 @@ _CALL_PATH = re.compile(r"^(/openai)?/v1/realtime/calls/([^/]+)/(accept|reject|r
 def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes) -> Tuple[int, Optional[Json]]:
     """The reply to one REST request: (HTTP status, JSON body, or None for an empty body)."""
     path = target.split("?", 1)[0].rstrip("/")
+    if path == "/openai/v1/realtime/translations/client_secrets":
+        return 404, {"error": {"code": "404", "message": "Resource not found"}}  # not an Azure endpoint
     routes = {"/v1/realtime/client_secrets": (Dialect.GA, False), "/openai/v1/realtime/client_secrets":
               (Dialect.GA, True), "/v1/realtime/sessions": (Dialect.BETA, False),
-              "/openai/realtimeapi/sessions": (Dialect.BETA, True)}
+              "/openai/realtimeapi/sessions": (Dialect.BETA, True), "/v1/realtime/translations/client_secrets":
+              (Dialect.GA, False)}
     call = _CALL_PATH.match(path)
     if call is not None:
         dialect, azure = Dialect.GA, bool(call.group(1))
@@ -105,6 +141,8 @@ def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes
         return _error(400, "Invalid type for the request body: expected an object.", "invalid_type")
     if call is not None:
         return server.calls.handle(call.group(2), call.group(3), payload, azure)
+    if path == "/v1/realtime/translations/client_secrets":
+        return mint_translation_secret(server, payload)
     return mint_secret(server, payload, dialect)
 
 

@@ -6,6 +6,8 @@ handshake. ``?intent=transcription`` (PROTOCOL.md section 2) opens a transcripti
 (Azure: no deployment); any other ``intent`` is refused with ``invalid_value`` and close 4000 (Azure: HTTP 400).
 ``?call_id=`` attaches a sideband WebSocket to an accepted SIP call (see :mod:`realtime_sync.testing.calls`; on
 the Azure GA path too, a guess: refusals there are HTTP 404/400 at the handshake, as Azure refuses other requests).
+``/v1/realtime/translations`` opens a translation session (:mod:`realtime_sync.testing.translation`); Azure documents
+no translation endpoint, so its translation paths answer HTTP 404 as Azure does for a path it does not serve.
 """
 import logging
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -64,6 +66,16 @@ def extract_key(headers: Any, query: Dict[str, Any], allow_query: bool = False) 
     return None
 
 
+def _key_failure(key: Optional[str], valid: bool) -> Optional[Tuple[Optional[str], str, int, str]]:
+    """How an OpenAI path refuses a missing or wrong key after the upgrade: ``error``, then close 3000."""
+    if not key:
+        return None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error"
+    if not valid:
+        return ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.", 3000, "invalid_request_error.invalid_api_key")
+    return None
+
+
 def _intent_error(intent: Optional[str]) -> Optional[str]:
     if intent is None or intent == "transcription":
         return None
@@ -83,6 +95,10 @@ def route_request(server: Any, target: str, headers: Any) -> Union[Route, HttpRe
     first = {k: v[0] for k, v in query.items()}
     beta_header = "realtime=v1" in (headers.get("OpenAI-Beta") or "")
     beta_proto = "openai-beta.realtime-v1" in _subprotocols(headers)
+    if path == "/v1/realtime/translations":
+        return _translation_route(server, path, first, headers)
+    if path in ("/openai/v1/realtime/translations", "/openai/realtime/translations"):
+        return 404, _AZURE_404  # Azure documents no translation sessions: an unknown path there
     if path == "/v1/realtime":
         return _openai_route(server, path, first, headers, beta_header or beta_proto)
     if path in ("/openai/v1/realtime", "/openai/realtime"):
@@ -97,14 +113,9 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
     model = query.get("model") or ""
     intent = query.get("intent")
     route = Route(path=path, kind="openai", dialect=dialect, model=model, intent=intent)
-    if not key:
-        route.failure = (None, "Missing bearer or basic authentication in header", 3000, "invalid_request_error")
-        return route
     valid, session_init = server._check_key(key, dialect)
-    if not valid:
-        route.failure = ("invalid_api_key", f"Incorrect API key provided: {mask_key(key)}. You can find your API "
-                         "key at https://platform.openai.com/account/api-keys.", 3000,
-                         "invalid_request_error.invalid_api_key")
+    route.failure = _key_failure(key, valid)
+    if route.failure is not None:
         return route
     route.session_init = session_init
     if beta and server._refuse_beta:
@@ -146,6 +157,34 @@ def _call_route(server: Any, route: Route, call_id: str) -> Route:
     route.call = call
     route.model = call.session.model
     route.session_init = None
+    return route
+
+
+def _translation_route(server: Any, path: str, query: Dict[str, str], headers: Any) -> Route:
+    """``/v1/realtime/translations?model=``: a translation session (ADDENDUM-2026-12 A3). Keys: the API key or a
+    translation client secret (a realtime secret does not open one, nor does a translation secret open a realtime
+    session); ``model`` required and known; no ``intent``. Refusals as on ``/v1/realtime``: ``error``, then close
+    3000 (auth) or 4000."""
+    key = extract_key(headers, {})
+    model = query.get("model") or ""
+    route = Route(path=path, kind="translation", dialect=Dialect.GA, model=model)
+    valid, session_init = server._check_translation_key(key)
+    route.failure = _key_failure(key, valid)
+    if route.failure is not None:
+        return route
+    route.session_init = session_init
+    if "intent" in query:
+        route.failure = ("unknown_parameter", "Unknown parameter: 'intent'. Translation sessions take no intent.",
+                         4000, "invalid_request_error.unknown_parameter")
+        return route
+    if not model and session_init and isinstance(session_init.get("model"), str):
+        route.model = model = session_init["model"]
+    if not model:
+        route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
+                         "invalid_request_error.missing_model")
+    elif not server._translation_model_allowed(model):
+        route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
+                         4000, "invalid_request_error.invalid_model")
     return route
 
 

@@ -3,7 +3,9 @@
 It listens on a loopback port (ephemeral by default) and serves ``/v1/realtime?model=`` (OpenAI), Azure GA
 ``/openai/v1/realtime?model=`` and Azure preview ``/openai/realtime?api-version=&deployment=`` over the threaded
 server of the ``websockets`` package, plus ``POST /v1/realtime/client_secrets`` and the SIP calls endpoints, with a
-phone that places calls to an app (:meth:`FakeRealtimeServer.place_call`). See the package docstring.
+phone that places calls to an app (:meth:`FakeRealtimeServer.place_call`), and live translation sessions on
+``/v1/realtime/translations?model=`` with ``POST /v1/realtime/translations/client_secrets``
+(:mod:`realtime_sync.testing.translation`). See the package docstring.
 """
 import fnmatch
 import inspect
@@ -25,8 +27,11 @@ from .connection import Route, ServerConfig, SimConnection
 from .faults import Faults
 from .phone import AudioInput, PlacedCall, place_call
 from .responder import Responder, Transcriber, default_responder, default_transcriber
-from .rest import mint_secret, serve_http
+from .rest import mint_secret, mint_translation_secret, serve_http
 from .routing import DEFAULT_MODELS, route_request
+from .translation import TranslationConnection
+from .translation_session import TRANSLATION_MODELS
+from .translator import Translator, default_translator
 
 __all__ = ["FakeRealtimeServer"]
 
@@ -55,6 +60,10 @@ class FakeRealtimeServer:
         ping_interval: seconds between the server's WebSocket pings (the service pings every ~20 s).
         validate: check every emitted event against the strict schema (failures in :attr:`validation_errors`).
         event_hook: called as ``hook(connection, event)`` before each server event is sent.
+        translator: ``(text, language) -> str`` for translation sessions; default :func:`default_translator`
+            (``"[es] good morning everyone"``).
+        translation_models: models ``/v1/realtime/translations`` accepts (exact names; None: any).
+        translation_languages: output languages translation sessions accept (None: any language code).
     """
 
     def __init__(self, *, responder: Optional[Responder] = None, transcriber: Optional[Transcriber] = None,
@@ -62,7 +71,10 @@ class FakeRealtimeServer:
                  models: Optional[Sequence[str]] = DEFAULT_MODELS, azure_deployments: Optional[Sequence[str]] = None,
                  allow_beta: bool = False, rate_limits: bool = True, session_seconds: float = 3600.0,
                  ping_interval: Optional[float] = 20.0, validate: bool = False,
-                 event_hook: Optional[Callable[[SimConnection, Json], None]] = None) -> None:
+                 event_hook: Optional[Callable[[SimConnection, Json], None]] = None,
+                 translator: Optional[Translator] = None,
+                 translation_models: Optional[Sequence[str]] = TRANSLATION_MODELS,
+                 translation_languages: Optional[Sequence[str]] = None) -> None:
         self.api_key = api_key or "sk-test-" + _secrets.token_hex(16)
         self._host, self._port = host, port
         self._models = tuple(models) if models is not None else None
@@ -76,6 +88,10 @@ class FakeRealtimeServer:
         self.faults = Faults(self)
         #: SIP calls placed with :meth:`place_call`, by id (see :mod:`realtime_sync.testing.calls`)
         self.calls = CallRegistry(self)
+        self._translator: Translator = translator or default_translator
+        self._translation_models = tuple(translation_models) if translation_models is not None else None
+        self._translation_languages = tuple(translation_languages) if translation_languages is not None else None
+        self._translation_secrets: Dict[str, Tuple[int, Json]] = {}
         #: strict-schema failures of emitted events (``validate=True`` or inside a validation scope)
         self.validation_errors: List[str] = []
         self._lock = threading.Lock()
@@ -185,6 +201,10 @@ class FakeRealtimeServer:
             return f"{self.ws_url}?intent={intent}"
         return f"{self.ws_url}?model={model}"
 
+    def translation_url(self, model: str = TRANSLATION_MODELS[0]) -> str:
+        """The WebSocket URL of a translation session (``/v1/realtime/translations?model=``)."""
+        return f"ws://{self._host}:{self._port}/v1/realtime/translations?model={model}"
+
     @property
     def pace(self) -> float:
         return self._config.pace
@@ -201,6 +221,15 @@ class FakeRealtimeServer:
     def responder(self, value: Optional[Responder]) -> None:
         """Swap the responder (applies to responses created from now on)."""
         self._config.responder = value or default_responder
+
+    @property
+    def translator(self) -> Translator:
+        return self._translator
+
+    @translator.setter
+    def translator(self, value: Optional[Translator]) -> None:
+        """Swap the translator (applies to phrases translated from now on)."""
+        self._translator = value or default_translator
 
     # -- inspection ---------------------------------------------------------------------------------------------------
     @property
@@ -285,6 +314,38 @@ class FakeRealtimeServer:
             raise ValueError(body["error"]["message"])
         return body
 
+    def mint_translation_secret(self, seconds: int = 600, session: Optional[Json] = None) -> Json:
+        """Mint a translation client secret as ``POST /v1/realtime/translations/client_secrets`` would (``session``
+        defaults to ``{"model": "gpt-realtime-translate"}``); returns the reply body. Raises ValueError (the
+        service's message) when the request would be refused."""
+        status, body = mint_translation_secret(self, {"expires_after": {"anchor": "created_at", "seconds": seconds},
+                                                      "session": session or {"model": TRANSLATION_MODELS[0]}})
+        if status != 200:
+            raise ValueError(body["error"]["message"])
+        return body
+
+    def _store_translation_secret(self, value: str, expires_at: int, session: Json) -> None:
+        with self._lock:
+            self._translation_secrets[value] = (expires_at, session)
+
+    def _check_translation_key(self, key: Optional[str]) -> Tuple[bool, Optional[Json]]:
+        """(valid, session of the secret) for a translation session's key: the API key or a translation secret."""
+        if not key:
+            return False, None
+        if _secrets.compare_digest(key, self.api_key):
+            return True, None
+        found = self._live_secret(self._translation_secrets, key)
+        return (True, dict(found[1])) if found is not None else (False, None)
+
+    def _live_secret(self, store: Dict[str, Any], key: str) -> Any:
+        """The stored entry (its expiry first) of a client secret that has not expired, else None."""
+        with self._lock:
+            found = store.get(key)
+        return found if found is not None and found[0] >= time.time() else None
+
+    def _translation_model_allowed(self, model: str) -> bool:
+        return self._translation_models is None or model in self._translation_models
+
     def _store_secret(self, value: str, expires_at: int, dialect: Dialect, session: Json) -> None:
         with self._lock:
             self._secrets[value] = (expires_at, dialect, session)
@@ -294,9 +355,8 @@ class FakeRealtimeServer:
             return False, None
         if _secrets.compare_digest(key, self.api_key):
             return True, None
-        with self._lock:
-            found = self._secrets.get(key)
-        if found is None or found[0] < time.time():
+        found = self._live_secret(self._secrets, key)
+        if found is None:
             return False, None
         return True, (dict(found[2]) if found[1] is dialect else None)
 
@@ -338,7 +398,7 @@ class FakeRealtimeServer:
         if route is None:
             ws.close(1011, "no route")
             return
-        conn = SimConnection(self, ws, route)
+        conn = TranslationConnection(self, ws, route) if route.kind == "translation" else SimConnection(self, ws, route)
         with self._cond:
             self._connections.append(conn)
             self._cond.notify_all()

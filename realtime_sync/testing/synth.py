@@ -4,6 +4,8 @@ Each word becomes a voiced sound: a falling pitch (about 120-180 Hz) with six ha
 resonances, a syllable-rate amplitude envelope and soft edges; words are separated by short gaps, clauses by longer
 pauses. Duration follows the text: :data:`MS_PER_CHAR` per letter, divided by the session's ``speed``. Not
 intelligible, but it has speech's level, rhythm and spectrum, so VAD, playback and barge-in code see realistic audio.
+PCM16 speech also carries its words, inaudibly (:mod:`realtime_sync.testing.speech_marks`): the simulated translation
+engine reads them back.
 """
 import re
 from functools import lru_cache
@@ -13,6 +15,7 @@ import numpy as np
 
 from ..protocol.audio_formats import PCM16, wire_rate
 from ._util import bytes_per_ms, encode_from_int16
+from .speech_marks import mark_words
 
 __all__ = ["synthesize", "spoken_ends_ms", "chunk_sizes_ms", "split_audio", "MS_PER_CHAR", "CHUNK_SCHEDULE_MS"]
 
@@ -94,7 +97,7 @@ def synthesize(text: str, fmt: str = PCM16, speed: float = 1.0) -> bytes:
     wave = np.concatenate(pieces)
     peak = float(np.max(np.abs(wave))) or 1.0
     samples = np.round(wave / peak * 0.35 * 32767).astype(np.int16)
-    return encode_from_int16(samples, fmt)
+    return encode_from_int16(mark_words(samples, text) if fmt == PCM16 else samples, fmt)
 
 
 def chunk_sizes_ms(start_index: int = 0):

@@ -8,6 +8,10 @@ floods a client); it is on for a server built with ``validate=True`` and for eve
     with validation_scope() as scope:
         ...  # run servers and clients
     scope.assert_clean()  # AssertionError listing every invalid event
+
+Translation sessions (``/v1/realtime/translations``) have a protocol of their own: their events are checked against
+``spec/realtime-translation.schema.json`` (:func:`translation_event_errors`, written from openai-python's
+``RealtimeTranslation*`` models) and a scope's ``translation_checks``.
 """
 import contextlib
 import json
@@ -26,6 +30,7 @@ from ..protocol.model_names import MESSAGE_PHASES
 __all__ = [
     "SPEC_DIR", "load_schema", "validator_for", "server_event_errors", "client_event_errors", "ValidationScope",
     "validation_scope", "current_scope", "SERVICE_NULL_KEYS", "drop_service_nulls", "emitted_event_errors",
+    "load_translation_schema", "translation_validator", "translation_event_errors", "TranslationChecker",
 ]
 
 logger = logging.getLogger("realtime_sync.testing.validate")
@@ -35,6 +40,8 @@ SPEC_DIR = Path(__file__).resolve().parent / "spec"
 Json = Dict[str, Any]
 #: An extra per-event check of a :class:`ValidationScope`: ``(event, dialect) -> errors`` (empty: valid).
 Checker = Callable[[Json, Dialect], List[str]]
+#: An extra check of every emitted translation-session event: ``(event) -> errors``.
+TranslationChecker = Callable[[Json], List[str]]
 
 
 @lru_cache(maxsize=None)
@@ -92,6 +99,43 @@ def validator_for(dialect: Union[Dialect, str], side: str, event_type: str,
         return val
 
 
+@lru_cache(maxsize=None)
+def load_translation_schema() -> Json:
+    """The strict schema of translation sessions: ``client_events``, ``server_events`` and ``definitions`` (the
+    client-secret request is ``definitions.RealtimeTranslationClientSecretCreateRequest``)."""
+    with open(SPEC_DIR / "realtime-translation.schema.json", encoding="utf-8") as fh:
+        doc: Json = json.load(fh)
+    return doc
+
+
+_translation_validators: Dict[Tuple[str, str], Optional[Draft202012Validator]] = {}
+
+
+def translation_validator(side: str, name: str) -> Optional[Draft202012Validator]:
+    """The compiled validator of a translation event type (``side``: ``server_events`` / ``client_events``) or of
+    a definition (``side="definitions"``); None when the schema has no such entry."""
+    key = (side, name)
+    found = _translation_validators.get(key, False)
+    if found is not False:
+        return found
+    with _validators_lock:
+        doc = load_translation_schema()
+        schema = doc[side].get(name)
+        val = Draft202012Validator({**schema, "definitions": doc["definitions"]}) if schema is not None else None
+        _translation_validators[key] = val
+        return val
+
+
+def translation_event_errors(event: Any) -> List[str]:
+    """Why a translation-session server event does not validate against the strict schema (empty: valid)."""
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return ["not an event object with a string 'type'"]
+    val = translation_validator("server_events", event["type"])
+    if val is None:
+        return [f"type {event['type']!r} is not a translation server event"]
+    return _describe(list(val.iter_errors(event)))
+
+
 def _format_path(path: Any) -> str:
     out = ""
     for p in path:
@@ -105,7 +149,10 @@ def _errors(event: Any, dialect: Union[Dialect, str], side: str, lenient: bool) 
     val = validator_for(dialect, side, event["type"], lenient)
     if val is None:
         return [f"type {event['type']!r} is not a {Dialect.coerce(dialect).value} {side[:-1].replace('_', ' ')}"]
-    errors = list(val.iter_errors(event))
+    return _describe(list(val.iter_errors(event)))
+
+
+def _describe(errors: List[Any]) -> List[str]:
     if not errors:
         return []
     best = best_match(errors)
@@ -148,12 +195,15 @@ def emitted_event_errors(event: Any, dialect: Union[Dialect, str]) -> List[str]:
 class ValidationScope:
     """Collects validation failures of every event emitted by any simulator while the scope is open."""
 
-    def __init__(self, extra_checks: Sequence[Checker] = ()) -> None:
+    def __init__(self, extra_checks: Sequence[Checker] = (), translation_checks: Sequence[TranslationChecker] = ()
+                 ) -> None:
         self._lock = threading.Lock()
         self.checked = 0
         self.failures: List[str] = []
         #: more checks run on every event (``check(event, dialect) -> errors``), e.g. a client library's own models
         self.extra_checks = list(extra_checks)
+        #: more checks run on every translation-session event (``check(event) -> errors``)
+        self.translation_checks = list(translation_checks)
 
     def check(self, event: Json, dialect: Union[Dialect, str]) -> List[str]:
         errors = emitted_event_errors(event, dialect)
@@ -163,6 +213,17 @@ class ValidationScope:
             self.checked += 1
             if errors:
                 self.failures.append(f"{Dialect.coerce(dialect).value} {event.get('type')!r}: {'; '.join(errors)}")
+        return errors
+
+    def check_translation(self, event: Json) -> List[str]:
+        """Check an event of a translation session (its own schema, then :attr:`translation_checks`)."""
+        errors = translation_event_errors(event)
+        for extra in self.translation_checks:
+            errors += extra(event)
+        with self._lock:
+            self.checked += 1
+            if errors:
+                self.failures.append(f"translation {event.get('type')!r}: {'; '.join(errors)}")
         return errors
 
     def assert_clean(self) -> None:
@@ -185,9 +246,11 @@ def current_scope() -> Optional[ValidationScope]:
 
 
 @contextlib.contextmanager
-def validation_scope(extra_checks: Sequence[Checker] = ()) -> Iterator[ValidationScope]:
-    """Validate every event emitted by any simulator (existing or new) until the block ends."""
-    scope = ValidationScope(extra_checks)
+def validation_scope(extra_checks: Sequence[Checker] = (),
+                     translation_checks: Sequence[TranslationChecker] = ()) -> Iterator[ValidationScope]:
+    """Validate every event emitted by any simulator (existing or new) until the block ends; ``extra_checks`` run
+    on realtime events, ``translation_checks`` on translation-session events."""
+    scope = ValidationScope(extra_checks, translation_checks)
     with _scope_lock:
         _scope_stack.append(scope)
     try:
