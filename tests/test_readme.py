@@ -71,3 +71,12 @@ def test_translation_example_runs(tmp_path):
     assert streamed.startswith("f") and streamed.endswith("end.")
     assert (tmp_path / "question.es.wav").stat().st_size > 44
     assert [r["path"] for r in server.requests] == ["/v1/realtime/translations?model=gpt-realtime-translate"] * 2
+
+
+def test_simulator_translation_example_runs(tmp_path):
+    """The simulator's translation example: synthetic speech carries its words, the default translator marks them."""
+    script = tmp_path / "sim_translation.py"
+    script.write_text(_first_code_block("Translation sessions\n~~~~~~~~~~~~~~~~~~~~\n"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Good morning everyone. -> [es] Good morning everyone."

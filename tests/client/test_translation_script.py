@@ -72,3 +72,22 @@ def test_failures_print_one_error_line_and_exit_non_zero(capsys, tmp_path, no_ke
     assert capsys.readouterr().err.strip().endswith("z.wav: no such directory")
     with pytest.raises(SystemExit):
         script.main([WEATHER_QUESTION_WAV])  # --to is required
+
+
+def test_without_a_key_it_translates_on_the_simulator(capsys, tmp_path, no_keys):
+    """No key: the embedded simulator, which reads the words synthetic speech carries and marks its translation."""
+    from realtime_sync.testing import synthesize
+
+    source = tmp_path / "greeting.wav"
+    with wave.open(str(source), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(24000)
+        w.writeframes(synthesize("Good morning everyone."))
+    target = tmp_path / "greeting.de.wav"
+    assert load().main([str(source), "--to", "de", "-o", str(target)]) == 0
+    out, err = capsys.readouterr()
+    assert "no OPENAI_API_KEY is set: using the local simulator" in err
+    assert out.splitlines()[:2] == ["source: Good morning everyone.", "translation (de): [de] Good morning everyone."]
+    with wave.open(str(target), "rb") as w:
+        assert w.getframerate() == 24000 and w.getnframes() > 24000 // 2  # the marked translation, spoken

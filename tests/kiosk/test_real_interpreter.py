@@ -6,6 +6,7 @@ translation server is the scripted one (tests/client/translation_server.py), rea
 ``OPENAI_BASE_URL``): it "translates" each frame into itself, so the test can check that the very speech
 went through microphone -> 200 ms frames -> session -> speaker, and what the script printed.
 """
+import re
 import signal
 import subprocess
 import sys
@@ -76,3 +77,37 @@ def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
     assert abs((end - start) - (exp_end - exp_start)) < 0.15 * 24000, (end - start, exp_end - exp_start)
     # every 200 ms of the speech is there undistorted; the pieces may sit a capture or playback period apart
     assert pieces_found(recorded, expected) >= 0.9, pieces_found(recorded, expected)
+
+
+def test_interpreter_on_the_simulator(pulse, pulse_source):
+    """No key: ``--translate`` runs on the embedded simulator. Speech that went through a sound server carries no
+    words the simulator can read, so it hears "(speech N ms)" and speaks the marked translation of that; the
+    sentence ends with the session, on Ctrl-C (once the translation was heard from the speaker)."""
+    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
+    feeder = proc = recorder = None
+    try:
+        pulse_source("rs_voice.monitor")
+        recorder = Recorder(pulse, "rs_sink.monitor")
+        proc = Proc([sys.executable, SCRIPT, "--translate", "de", "--input-device", "pulse", "--output-device",
+                     "pulse", "--echo", "full_duplex"], script_env(pulse))
+        assert wait_until(lambda: proc.saw("translating into de"), 30), proc.lines
+        feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
+                                   "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        feeder.stdin.write(bytes(9600) + synthesize("Good morning everyone.") + bytes(48000))
+        feeder.stdin.close()
+        assert wait_until(lambda: loud_region(recorder.samples())[1] > 0, 30), proc.lines  # the translation speaks
+        proc.p.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0, proc.lines
+    finally:
+        if feeder is not None and feeder.poll() is None:
+            feeder.kill()
+        if recorder is not None:
+            recorder.stop()
+        if proc is not None:
+            proc.kill()
+        pulse.pactl("unload-module", module)
+    assert any(line.startswith("no OPENAI_API_KEY") and "local simulator" in line for line in proc.lines), proc.lines
+    heard = [line[len("heard: "):] for line in proc.lines if line.startswith("heard: ")]
+    assert len(heard) == 1 and re.fullmatch(r"\(speech \d+ ms\)", heard[0]), proc.lines
+    assert proc.lines[-2:] == [f"de: [de] {heard[0]}", "bye"], proc.lines  # the drained translation, on Ctrl-C
