@@ -122,7 +122,7 @@ class Connection:
                 leftovers: Leftovers) -> None:
         """The channel's final event, after every message before it was delivered."""
         if error is None and code is not None and not self._closing:
-            error = close_error(code, self._scrub(reason), self.reader.last_error)
+            error = close_error(code, self._scrub(reason), self.reader.last_error, self._scrub)
             log.info("server closed the connection: code %s (%s)", code, type(error).__name__)
         self._finish(error, leftovers)
 

@@ -23,19 +23,21 @@ __all__ = ["Inbox", "Reader", "close_error"]
 log = logging.getLogger("realtime_sync.session")
 
 
-def close_error(code: Optional[int], reason: str,
-                last_error: Optional[ErrorUpdate]) -> RealtimeConnectionError:
-    """The exception for a close the server started (the error event just before it names the cause)."""
+def close_error(code: Optional[int], reason: str, last_error: Optional[ErrorUpdate],
+                scrub: Callable[[str], str] = str) -> RealtimeConnectionError:
+    """The exception for a close the server started (the error event just before it names the cause, and its
+    message, passed through ``scrub``, says why)."""
     err_code = last_error.code if last_error is not None else None
     if not err_code and reason and "." in reason:
         err_code = reason.rpartition(".")[2]
+    why = f": {scrub(last_error.message)}" if last_error is not None and last_error.message else ""
     if code == 3000:
         return AuthenticationError(f"authentication failed: the server closed the connection with 3000 "
-                                   f"({err_code or reason or 'no reason'})", code=err_code, close_code=code,
+                                   f"({err_code or reason or 'no reason'}){why}", code=err_code, close_code=code,
                                    close_reason=reason)
     if code == 4000:
         return RequestRefusedError(code, reason, error_code=err_code,
-                                   message=f"request refused by the server (close 4000, {err_code or reason!r})")
+                                   message=f"request refused by the server (close 4000, {err_code or reason!r}){why}")
     if code in (1006, None):
         return ConnectionLostError(code, reason, f"connection lost (code {code})")
     return ConnectionClosedError(code, reason, f"the server closed the connection (code {code}, reason {reason!r})")

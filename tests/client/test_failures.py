@@ -59,6 +59,7 @@ def test_request_refused(code):
             client_for(srv.base_url, protocol="beta").start_session()
     assert info.value.code == 4000 and info.value.error_code == code
     assert info.value.reason == f"invalid_request_error.{code}"
+    assert str(info.value).endswith(": refused")  # the server's message from the error event before the close
 
 
 def test_connect_refused_and_timeout():
