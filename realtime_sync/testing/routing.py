@@ -10,7 +10,7 @@ the Azure GA path too, a guess: refusals there are HTTP 404/400 at the handshake
 no translation endpoint, so its translation paths answer HTTP 404 as Azure does for a path it does not serve.
 """
 import logging
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from ..protocol import Dialect
@@ -76,6 +76,21 @@ def _key_failure(key: Optional[str], valid: bool) -> Optional[Tuple[Optional[str
     return None
 
 
+def _check_model(route: Route, session_init: Optional[Dict[str, Any]], allowed: Callable[[str], bool]) -> Route:
+    """The model of the URL, else the client secret's; refused when missing (``missing_model``) or unknown
+    (``invalid_model``), close 4000 either way."""
+    model = route.model
+    if not model and session_init and isinstance(session_init.get("model"), str):
+        route.model = model = session_init["model"]
+    if not model:
+        route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
+                         "invalid_request_error.missing_model")
+    elif not allowed(model):
+        route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
+                         4000, "invalid_request_error.invalid_model")
+    return route
+
+
 def _intent_error(intent: Optional[str]) -> Optional[str]:
     if intent is None or intent == "transcription":
         return None
@@ -130,15 +145,7 @@ def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, b
         return route
     if _is_transcription(intent, session_init):
         return route  # the transcription model is set in the session, not in the URL
-    if not model and session_init and isinstance(session_init.get("model"), str):
-        route.model = model = session_init["model"]
-    if not model:
-        route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
-                         "invalid_request_error.missing_model")
-    elif not server._model_allowed(model):
-        route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
-                         4000, "invalid_request_error.invalid_model")
-    return route
+    return _check_model(route, session_init, server._model_allowed)
 
 
 def _call_route(server: Any, route: Route, call_id: str) -> Route:
@@ -177,15 +184,7 @@ def _translation_route(server: Any, path: str, query: Dict[str, str], headers: A
         route.failure = ("unknown_parameter", "Unknown parameter: 'intent'. Translation sessions take no intent.",
                          4000, "invalid_request_error.unknown_parameter")
         return route
-    if not model and session_init and isinstance(session_init.get("model"), str):
-        route.model = model = session_init["model"]
-    if not model:
-        route.failure = ("missing_model", "Missing required parameter: 'model'.", 4000,
-                         "invalid_request_error.missing_model")
-    elif not server._translation_model_allowed(model):
-        route.failure = ("invalid_model", f"The model '{model}' does not exist or you do not have access to it.",
-                         4000, "invalid_request_error.invalid_model")
-    return route
+    return _check_model(route, session_init, server._translation_model_allowed)
 
 
 def _azure_route(server: Any, path: str, query: Dict[str, str], headers: Any,

@@ -9,14 +9,7 @@ from realtime_sync.audio import (NullSink, RawFileSink, WavFileSink, iter_raw_ch
                                  ulaw_encode, wav_info)
 from realtime_sync.errors import AudioFormatError
 from tests.audio.fakes import dominant_hz, tone
-
-
-def write_wav(path, pcm16: bytes, rate: int, channels: int = 1, width: int = 2):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(pcm16)
+from tests.support.wav import write_wav
 
 
 def raw_wav(tag: int, rate: int, channels: int, bits: int, data: bytes, extra_chunk: bool = False) -> bytes:

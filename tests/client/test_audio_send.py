@@ -7,7 +7,6 @@ import socket
 import sys
 import threading
 import time
-import wave
 
 import pytest
 
@@ -16,6 +15,7 @@ from realtime_sync.errors import AudioFormatError, ConnectionLostError, Realtime
 
 from tests.support.sessions import client_for
 from tests.support.waiting import wait_until
+from tests.support.wav import write_wav
 
 from .helpers import types_of
 from .rawserver import SESSION_CREATED, RawServer
@@ -34,14 +34,6 @@ def appended(server) -> bytes:
 def append_sizes(server):
     return [len(base64.b64decode(json.loads(m)["audio"])) for m in server.received
             if json.loads(m)["type"] == "input_audio_buffer.append"]
-
-
-def write_wav(path, data: bytes, rate=24000, channels=1, width=2):
-    with wave.open(path if hasattr(path, "write") else str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(data)
 
 
 @pytest.fixture

@@ -78,12 +78,10 @@ def test_without_a_key_it_translates_on_the_simulator(capsys, tmp_path, no_keys)
     """No key: the embedded simulator, which reads the words synthetic speech carries and marks its translation."""
     from realtime_sync.testing import synthesize
 
+    from tests.support.wav import write_wav
+
     source = tmp_path / "greeting.wav"
-    with wave.open(str(source), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24000)
-        w.writeframes(synthesize("Good morning everyone."))
+    write_wav(source, synthesize("Good morning everyone."))
     target = tmp_path / "greeting.de.wav"
     assert load().main([str(source), "--to", "de", "-o", str(target)]) == 0
     out, err = capsys.readouterr()

@@ -179,13 +179,10 @@ def test_server_vad_audio_turn(make_fake_server):
 
 
 def test_transcribe_file_on_the_simulator(make_fake_server, tmp_path):
-    import wave
+    from tests.support.wav import write_wav
+
     path = tmp_path / "speech.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24000)
-        w.writeframes(synthesize("one two three four"))
+    write_wav(path, synthesize("one two three four"))
     server = make_fake_server(transcriber=scripted_transcripts("One two three four."))
     with connect(server, TranscriptionOptions(turn_detection=TurnDetection.disabled())) as session:
         result = transcribe_file(session, str(path), timeout=10)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.kiosk.helpers import REPLY, SCRIPT, Proc
 from tests.support.waiting import wait_until
+from tests.support.wav import write_wav
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.testing import synthesize  # noqa: E402
@@ -20,14 +21,6 @@ def env():
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_"))}
-
-
-def write_wav(path, pcm):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24000)
-        w.writeframes(pcm)
 
 
 def run(*args, stdin=None):
