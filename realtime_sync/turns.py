@@ -5,8 +5,11 @@ Both watch the session through an observer (a :class:`TurnCollector`), so a ``re
 still sees every update. A turn lasts until the final ``response.done``: when a
 :class:`~realtime_sync.tools.ToolDispatcher` answers the response's function calls and continues it, the turn waits
 for the continuation too (tool-only turns complete without audio). ``response.done`` with status ``failed`` and
-``error`` events about the turn's own commands raise :class:`~realtime_sync.errors.ServerError`; the whole turn is
-bounded by ``timeout``::
+``error`` events about the turn's own commands raise :class:`~realtime_sync.errors.ServerError` (not
+``session_expired``: the close that follows decides); the whole turn is bounded by ``timeout``. A turn in flight when
+a reconnecting session's connection drops raises :class:`~realtime_sync.errors.SessionInterruptedError`: it sends
+nothing more, its audio stops and its commands the old connection never wrote are withdrawn (see
+:meth:`TurnCollector.handle_connection_interrupted`); a turn started during the outage completes after it::
 
     result = ask(session, "What's the weather in Paris?", timeout=30)
     print(result.text or result.transcript, result.usage.total_tokens)
@@ -31,6 +34,7 @@ from .protocol.updates import (ConversationUpdate, ErrorUpdate, InputAudioCommit
                                InputTranscriptionCompletedUpdate, ItemAddedUpdate, ItemCreatedUpdate,
                                OutputAudioDeltaUpdate, OutputAudioTranscriptDeltaUpdate, OutputTextDeltaUpdate,
                                ResponseCreatedUpdate, ResponseDoneUpdate)
+from .reconnect import CLOSING_ERROR_CODES
 from .tools import CONTINUATION_KEY, ToolCall, ToolDispatcher
 from .usage import UsageTotals
 
@@ -110,6 +114,7 @@ class TurnCollector:
         self.error: Optional[BaseException] = None
         self.user_item_id: Optional[str] = None
         self.transcripts_by_item: Dict[str, str] = {}
+        self.handles: List[SendHandle] = []  # the turn's audio (stopped when the turn is interrupted)
 
     # -- observer -----------------------------------------------------------------------------------------------
     inline_safe = True  #: bookkeeping and a notify (see observers.runs_inline)
@@ -156,9 +161,19 @@ class TurnCollector:
             if not self.finished:
                 self._fail(error or ConnectionClosedError(1000, "", "the session closed during the turn"))
 
-    def handle_connection_interrupted(self, error: BaseException) -> None:
-        """The connection dropped mid-turn: the turn fails (SessionInterruptedError); the session reconnects."""
-        self.handle_connection_closed(error)
+    def handle_connection_interrupted(self, error: BaseException) -> Set[str]:
+        """The connection dropped mid-turn and the session reconnects: the turn fails with ``error``
+        (SessionInterruptedError), sends nothing more (see :meth:`send`), its audio stops, and the event ids of
+        the commands it sent are returned so that those the old connection never wrote are withdrawn (the new
+        server session must not start a response nobody waits for). A finished turn has nothing to withdraw."""
+        with self.cond:
+            if self.finished:
+                return set()
+            self._fail(error)
+            handles, withdrawn = list(self.handles), set(self.event_ids)
+        for handle in handles:
+            handle.cancel()
+        return withdrawn
 
     def _created(self, response: Optional[Response]) -> None:
         if response is None or not response.id or self.current is not None or not self.armed:
@@ -196,6 +211,8 @@ class TurnCollector:
 
     def _error(self, u: ErrorUpdate) -> None:
         ref = u.client_event_id
+        if u.code in CLOSING_ERROR_CODES:  # the server is closing: no answer to us (reconnect or close decides)
+            return
         if not ref:
             # An error naming no event while our response is being created (sent, not yet started) is the answer
             # to it (the service does not always echo event_id): fail now rather than at the timeout.
@@ -212,18 +229,32 @@ class TurnCollector:
         self.cond.notify_all()
 
     # -- caller side --------------------------------------------------------------------------------------------
-    def send(self, command: Command) -> None:
-        command.event_id = f"rs_turn_{self.marker}_{len(self.event_ids) + 1}"
+    def send(self, command: Command) -> bool:
+        """Send one of the turn's commands; False (nothing sent) once the turn has failed: :meth:`wait` raises
+        why. Under the turn's lock, so an interruption sees every command sent before it and none after."""
         with self.cond:
+            if self.finished:
+                return False
+            command.event_id = f"rs_turn_{self.marker}_{len(self.event_ids) + 1}"
             self.event_ids.add(command.event_id)
-        self.session.send_command(command)
+            self.session.send_command(command)
+            return True
 
-    def respond(self, options: Optional[ResponseOptions]) -> None:
+    def respond(self, options: Optional[ResponseOptions]) -> bool:
         opts = dataclasses.replace(options) if options is not None else ResponseOptions()
         opts.metadata = dict(opts.metadata or {}, **{TURN_KEY: self.marker})
         with self.cond:
             self.armed = True
-        self.send(ResponseCreateCommand(response=opts))
+        return self.send(ResponseCreateCommand(response=opts))
+
+    def track(self, handle: SendHandle) -> SendHandle:
+        """The turn's audio: cancelled if the turn is interrupted (it must not go on to the new connection)."""
+        with self.cond:
+            self.handles.append(handle)
+            failed = self.finished and self.error is not None
+        if failed:
+            handle.cancel()
+        return handle
 
     def arm(self) -> None:
         """Our input (text, committed or VAD audio) is about to go out: responses from now on may be the turn's."""
@@ -393,7 +424,7 @@ def _ask(session: SessionLike, prompt: Any, deadline: float, *, response_options
             turn.send(ItemCreateCommand(item=item))
             turn.respond(response_options)
         elif manual:
-            handle = session.send_audio(prompt)
+            handle = turn.track(session.send_audio(prompt))
             if not handle.wait(max(0.0, deadline - time.monotonic())):
                 handle.cancel()
                 raise RealtimeTimeoutError("ask: the audio was not sent in time")
@@ -402,10 +433,10 @@ def _ask(session: SessionLike, prompt: Any, deadline: float, *, response_options
             turn.respond(response_options)
         else:
             turn.arm()
-            handles.append(session.send_audio(prompt))
+            handles.append(turn.track(session.send_audio(prompt)))
             tail = vad_tail_ms if vad_tail_ms is not None else _vad_tail(session)
             if tail > 0:
-                handles.append(session.send_audio(silence_ms(_input_format(session), tail)))
+                handles.append(turn.track(session.send_audio(silence_ms(_input_format(session), tail))))
         try:
             turn.wait(deadline, "ask")
         except BaseException:
@@ -449,7 +480,7 @@ class PushToTalk:
 
     def send(self, source: Any) -> SendHandle:
         """Stream audio (bytes, a path, a file, an iterable such as a microphone) while the button is held."""
-        handle = self.session.send_audio(source)
+        handle = self._turn.track(self.session.send_audio(source))
         self._handles.append(handle)
         return handle
 
