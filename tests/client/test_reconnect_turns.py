@@ -14,7 +14,7 @@ from realtime_sync.observers import notify_interrupted
 from realtime_sync.protocol import ItemCreateCommand
 from realtime_sync.reconnect import KeptCommands, ReconnectPolicy, command_event_id, withdraw_commands
 from realtime_sync.tools import ToolDispatcher
-from realtime_sync.turns import TurnCollector
+from realtime_sync.turn_collector import TurnCollector
 
 from tests.features.helpers import response_events
 from tests.support.fake_session import FakeSession
