@@ -19,7 +19,7 @@ from realtime_sync.turn_collector import TurnCollector
 from tests.features.helpers import response_events
 from tests.support.fake_session import FakeSession
 from tests.support.sessions import client_for
-from tests.support.waiting import wait_until
+from tests.support.waiting import next_of_kind, wait_until
 
 FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, attempt_timeout=5.0)
 
@@ -170,14 +170,6 @@ def test_the_dispatcher_neither_answers_nor_continues_an_old_session_response():
 
 
 # -- against the simulator -----------------------------------------------------------------------------------------
-def _until(it, kind, limit=500):
-    for _ in range(limit):
-        update = next(it)
-        if update.kind is kind:
-            return update
-    raise AssertionError(f"no {kind}")
-
-
 def _outcome(fn):
     try:
         return fn()
@@ -210,7 +202,7 @@ def test_an_interrupted_audio_turn_sends_nothing_to_the_new_session(fake_server)
         assert wait_until(lambda: _of_type(first, "input_audio_buffer.append"), 5)
         it = session.receive_updates(timeout=10)
         first.ws.socket.shutdown(socket.SHUT_RDWR)  # the network drops
-        _until(it, UpdateKind.RECONNECTED)
+        next_of_kind(it, UpdateKind.RECONNECTED)
         release.set()
         asker.join(10)
         assert len(outcome) == 1 and isinstance(outcome[0], SessionInterruptedError)
@@ -254,7 +246,7 @@ def test_an_ask_sent_as_the_socket_ends_is_interrupted_and_withdrawn(fake_server
         gate.release.set()
         asker.join(10)
         assert len(outcome) == 1 and isinstance(outcome[0], SessionInterruptedError), outcome
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert update.commands_resent == 0
         assert session.ask(text="next", timeout=10).output_text == "You said: next"
         assert not any("caught" in json.dumps(e) for c in fake_server.connections for e in c.received)
