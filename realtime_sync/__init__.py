@@ -8,7 +8,8 @@ The package, by layer (imports point down only)::
                    process's I/O thread that owns every socket, frames, outbox lanes, the reader thread,
                    delivery to the iterator / observers / waiters, audio send jobs
     session.py     RealtimeSession, the whole session surface;  client.py  RealtimeClient;  endpoints.py
-    tools/ turns.py conversation.py usage.py transcription.py playback.py kiosk.py    features (SessionLike)
+    tools/ turns.py turn_collector.py conversation.py usage.py transcription.py playback.py kiosk.py
+                   features (SessionLike)
     rest.py        client secrets and SIP call control over REST (``requests``, imported on first use)
     translation/   live translation sessions (``/realtime/translations``) on the same connection core
     webhooks.py    webhook signature verification, the ``realtime.call.incoming`` event;  dtmf.py  keypad digits

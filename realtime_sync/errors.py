@@ -166,9 +166,10 @@ class ConnectionLostError(ConnectionClosedError):
 
 
 class SessionInterruptedError(ConnectionLostError):
-    """A blocking call (``ask``, ``configure_session``, ``wait_for``...) was in flight when the connection dropped.
-    The session reconnects and restores itself (see ``ReconnectPolicy``): the call may be retried once
-    ``ReconnectedUpdate`` arrives (or right away: sends made meanwhile are kept and go out after the restore)."""
+    """A blocking call (``ask``, ``configure_session``, ``wait_for``...) was in flight when the connection dropped;
+    what it sent that the old connection never wrote is not sent on the new one. The session reconnects and
+    restores itself (see ``ReconnectPolicy``): the call may be retried once ``ReconnectedUpdate`` arrives (or right
+    away: a call made during the outage is kept and completes after the restore)."""
 
 
 class SessionClosedError(ConnectionClosedError):

@@ -9,7 +9,7 @@ import collections
 import enum
 import logging
 import threading
-from typing import Any, Dict, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
+from typing import Any, Dict, FrozenSet, Iterator, Optional, Protocol, Tuple, Union, runtime_checkable
 
 from .protocol import Command, ConversationItem, ConversationUpdate, Dialect, ResponseOptions, SessionInfo
 from .protocol.options import SessionOptions
@@ -36,17 +36,21 @@ class ClosingObserver(Observer, Protocol):
     def handle_connection_closed(self, error: Optional[BaseException]) -> None: ...
 
 
-def notify_interrupted(observer: Any, error: BaseException) -> None:
+def notify_interrupted(observer: Any, error: BaseException) -> FrozenSet[str]:
     """Tell ``observer`` the connection dropped and the session is reconnecting (``handle_connection_interrupted``,
     if it has one): per-connection state (a turn in flight, tool continuations, playback) ends here, while the
-    session and its conversation go on. Exceptions are logged and ignored."""
+    session and its conversation go on. The handler may return the ``event_id`` s of commands it sent that must
+    not go out on the new connection (those of a turn that now failed); they are returned here (exceptions are
+    logged and ignored)."""
     handler = getattr(observer, "handle_connection_interrupted", None)
     if callable(handler):
         try:
-            handler(error)
+            withdrawn = handler(error)
+            return frozenset(e for e in withdrawn or () if isinstance(e, str))
         except Exception:
             logging.getLogger("realtime_sync.session").exception(
                 "observer %s raised in handle_connection_interrupted (ignored)", type(observer).__name__)
+    return frozenset()
 
 
 def notify_closed(observer: Observer, error: Optional[BaseException]) -> None:

@@ -1,7 +1,9 @@
 """Reconnecting: the policy (:class:`ReconnectPolicy`) and the plain decisions a session takes when its connection
 ends: whether to reconnect (:func:`reconnect_reason`), how long to wait (:meth:`ReconnectPolicy.delay`) and what
-to send to restore the session on the new connection (:func:`restore_plan`). No I/O and no threads here: the
-session's recovery (:mod:`realtime_sync._connection.recovery`) carries the decisions out.
+to send to restore the session on the new connection (:func:`restore_plan`), which kept commands still go out
+(:func:`withdraw_commands`) and which ``error`` events announce the close rather than answer a call
+(:data:`CLOSING_ERROR_CODES`). No I/O and no threads here: the session's recovery
+(:mod:`realtime_sync._connection.recovery`) carries the decisions out.
 
 What is restored (``restore=``):
 
@@ -16,23 +18,30 @@ What is restored (``restore=``):
 import json
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import (AuthenticationError, ConfigurationError, ConnectionClosedError, ConnectionLostError,
                      HandshakeError, RealtimeConnectionError, RealtimeTimeoutError, RequestRefusedError,
-                     SessionClosedError)
+                     SendQueueFullError, SessionClosedError)
 from .protocol.model_names import MESSAGE_PHASES
 
 if TYPE_CHECKING:  # the mirror's items (the conversation module loads with the first session)
     from .conversation import MirrorItem
 
 __all__ = ["ReconnectPolicy", "RECOVERABLE_CLOSE_CODES", "reconnect_reason", "attempt_may_retry", "restore_plan",
-           "RESTORE_MODES"]
+           "RESTORE_MODES", "CLOSING_ERROR_CODES", "KeptCommand", "KeptCommands", "command_event_id",
+           "withdraw_commands"]
 
 #: Close codes after which a new connection may succeed (openai-python 3.57 uses the same set).
 RECOVERABLE_CLOSE_CODES = frozenset({1001, 1005, 1006, 1011, 1012, 1013, 1015})
 RESTORE_MODES = ("conversation", "session", "none")
+#: ``error`` codes the service sends just before it closes the connection itself (``session_expired``, then close
+#: 1001): they answer no call of ours. The close that follows decides how a call in flight ends (reconnecting:
+#: SessionInterruptedError; not: the close's error).
+CLOSING_ERROR_CODES = frozenset({"session_expired"})
 Json = Dict[str, Any]
+#: A command kept for the next connection: ``(JSON text, type, after_audio)`` (as in a connection's leftovers).
+KeptCommand = Tuple[str, str, bool]
 
 
 @dataclass
@@ -153,3 +162,82 @@ def restore_plan(session_config: Optional[Json], items: Sequence["MirrorItem"], 
         kept.pop(0)
     plan.extend({"type": "conversation.item.create", "item": item} for item in kept)
     return plan
+
+
+def command_event_id(text: str) -> Optional[str]:
+    """The ``event_id`` of a command's JSON text (None when it has none or is not a JSON object)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def withdraw_commands(commands: Sequence[KeptCommand],
+                      event_ids: AbstractSet[str]) -> Tuple[List[KeptCommand], List[KeptCommand]]:
+    """Split the commands kept for the next connection into ``(still to send, withdrawn)``, both in order.
+
+    A command is withdrawn when its ``event_id`` is one of ``event_ids``: it belongs to a call that already failed
+    with SessionInterruptedError because of the drop (an ``ask`` turn's item and ``response.create``, a
+    ``configure_session``'s update), so sending it on the new connection would answer nobody (a "ghost" response
+    that holds up the next turn). Every other command (the app's plain sends) still goes out, once."""
+    if not event_ids:
+        return list(commands), []
+    keep: List[KeptCommand] = []
+    withdrawn: List[KeptCommand] = []
+    for command in commands:
+        text = command[0]
+        hit = any(event_id in text for event_id in event_ids) and command_event_id(text) in event_ids
+        (withdrawn if hit else keep).append(command)
+    return keep, withdrawn
+
+
+class KeptCommands:
+    """The commands a reconnecting session keeps for its next connection, as a plain state object (no lock: the
+    recovery holds its own; no I/O): in order, at most ``limit`` bytes of the app's sends, and never one whose
+    ``event_id`` was withdrawn during this outage (see :func:`withdraw_commands`), even if it is sent after the
+    withdrawal (a ``configure_session`` whose wait already failed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.commands: List[KeptCommand] = []
+        self.bytes = 0
+        self.withdrawn: set = set()  #: event ids that must not go out on the next connection
+        self.dropped = 0  #: commands withdrawn during this outage
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+    def put_first(self, commands: Sequence[KeptCommand]) -> None:
+        """Commands a connection accepted but never wrote: before everything kept so far (they were sent first)."""
+        kept, withdrawn = withdraw_commands(commands, self.withdrawn)
+        self.commands[:0] = kept
+        self.bytes += sum(len(c[0]) for c in kept)
+        self.dropped += len(withdrawn)
+
+    def put(self, text: str, type_: str, after_audio: bool) -> bool:
+        """Keep one of the app's sends; False when it was withdrawn (dropped). SendQueueFullError past the limit."""
+        if self.withdrawn and command_event_id(text) in self.withdrawn:
+            self.dropped += 1
+            return False
+        if self.bytes + len(text) > self.limit:
+            raise SendQueueFullError(self.bytes, self.limit)
+        self.commands.append((text, type_, after_audio))
+        self.bytes += len(text)
+        return True
+
+    def withdraw(self, event_ids: AbstractSet[str]) -> int:
+        """Drop the kept commands with these event ids, and any sent later in this outage; returns how many now."""
+        self.withdrawn |= event_ids
+        self.commands, withdrawn = withdraw_commands(self.commands, event_ids)
+        self.bytes -= sum(len(c[0]) for c in withdrawn)
+        self.dropped += len(withdrawn)
+        return len(withdrawn)
+
+    def take(self) -> List[KeptCommand]:
+        """Everything kept, in order, for the new connection; the outage is over (nothing stays withdrawn)."""
+        commands, self.commands, self.bytes = self.commands, [], 0
+        self.withdrawn = set()
+        self.dropped = 0
+        return commands

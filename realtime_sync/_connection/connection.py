@@ -6,10 +6,13 @@ is the session's :class:`~realtime_sync._connection.delivery.Delivery`. However 
 (:meth:`Connection._finish`), on the first of: the channel's final event (after every message received before
 it was delivered), or the bound of a user's :meth:`close`. Queued audio handles fail, the delivery ends (cleanly
 after a user close, with the typed error otherwise) and the error says how many queued commands were not sent.
+Between the socket's end and that moment (the reader still delivers what came before it), a connection whose
+session may reconnect keeps what is sent (see :meth:`Connection.send`) with its leftovers, so the session decides
+for those sends as for the rest (resent after a reconnect, or counted as unsent).
 """
 import logging
 import threading
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import RealtimeConnectionError, SessionClosedError
 from ..protocol import ConversationUpdate, encode_audio_append, parse_update
@@ -68,6 +71,7 @@ class Connection:
         #: ``fn(error, leftovers) -> bool``: the session takes over a failed connection (reconnects) when True
         self.on_lost: Optional[Callable[[BaseException, Leftovers], bool]] = None
         self.retired = False  #: replaced by a newer connection (a refresh): its end does not end the session
+        self._late = Leftovers()  # sent after the socket ended, before the end was handled (see send)
 
     def start(self) -> None:
         self.reader.start()
@@ -90,17 +94,39 @@ class Connection:
     def send(self, text: str, type_: str = "", *, after_audio: bool = False) -> None:
         """Queue one JSON text frame; ``after_audio`` holds it until the audio queued before it was sent."""
         self.check_open()
-        self.outbox.send(text, type_, after_audio=after_audio)
+        try:
+            self.outbox.send(text, type_, after_audio=after_audio)
+        except RealtimeConnectionError:
+            if not self._keep_late(command=(text, type_, after_audio)):
+                raise
 
     def add_audio(self, job: AudioJob) -> None:
         """Queue an audio job (its chunks interleave with commands); on refusal the job ends cancelled."""
         try:
             self.check_open()
-            self.outbox.add_audio(job)
+            try:
+                self.outbox.add_audio(job)
+            except RealtimeConnectionError:
+                if not self._keep_late(job=job):
+                    raise
         except BaseException:
             job.cancel()
             job.finish()
             raise
+
+    def _keep_late(self, command: Optional[Tuple[str, str, bool]] = None, job: Optional[AudioJob] = None) -> bool:
+        """The socket ended (the outbox refuses) but the end is not handled yet: the reader is still delivering
+        what came before it. A connection whose session may take over (``on_lost``) keeps the send with its
+        leftovers, so it is decided on with them (sent after a reconnect, or counted as unsent) instead of
+        failing with the close's error while a reconnect follows. False: raise as usual."""
+        with self._lock:
+            if self._finished.is_set() or self._closing or self.on_lost is None:
+                return False
+            if command is not None:
+                self._late.commands.append(command)
+            if job is not None:
+                self._late.jobs.append(job)
+            return True
 
     def cancel_audio(self) -> int:
         """Cancel every queued audio job; returns how many."""
@@ -132,6 +158,9 @@ class Connection:
         with self._lock:
             if self._finished.is_set():
                 return
+            late, self._late = self._late, Leftovers()
+            leftovers.commands.extend(late.commands)
+            leftovers.jobs.extend(late.jobs)
             if err is not None and self._closing:  # a failure while we were closing anyway: a clean end
                 err = None
             taken = err is not None and self.on_lost is not None and self.on_lost(err, leftovers)

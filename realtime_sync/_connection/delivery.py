@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Iterable, List, Optional, Set, Tuple, Union
 
 from ..errors import ConfigurationError, RealtimeTimeoutError, ServerError
 from ..observers import Observer, notify_closed, runs_inline
@@ -291,12 +291,17 @@ class WaiterSet:
                 w.resolve(None, exc)
             self.discard(w)
 
-    def interrupt(self, make_error: Callable[[], BaseException]) -> None:
-        """The connection dropped but the session goes on: fail the waiters pending now; later ones wait as usual."""
+    def interrupt(self, make_error: Callable[[], BaseException]) -> Set[str]:
+        """The connection dropped but the session goes on: fail the waiters pending now (later ones wait as usual).
+        Returns the ``event_id`` s those waiters answered for (a ``configure_session``'s update): their commands
+        must not go out on the new connection, since their callers already have the error."""
         with self._lock:
             waiters, self._waiters = self._waiters, []
+        failed = set()
         for w in waiters:
-            w.resolve(None, make_error())
+            if w.resolve(None, make_error()) and w.event_id is not None:
+                failed.add(w.event_id)
+        return failed
 
     def fail_all(self, make_error: Callable[[], BaseException]) -> None:
         """The connection ended: fail every pending waiter, and every waiter added from now on."""

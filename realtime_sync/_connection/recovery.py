@@ -10,18 +10,24 @@ where it stopped; a live source's backlog is dropped and counted), and delivers 
 :class:`~realtime_sync.protocol.ReconnectedUpdate`. While it works the app's queue is muted: what the new
 connection says during the restore is for the observers and the restore itself. When attempts run out, the
 delivery ends with the last error, as without reconnecting.
+
+A call in flight at the drop (an ``ask`` turn, a ``configure_session`` or ``wait_for``) fails with
+SessionInterruptedError, and the commands it sent that the old connection never wrote are withdrawn from what
+goes out after the restore (:class:`~realtime_sync.reconnect.KeptCommands`): nothing reaches the new server
+session for a caller who already has the error. A call started during the outage is carried over: its commands
+are kept and it completes on the new connection.
 """
 import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import ConnectionLostError, SendQueueFullError, SessionClosedError, SessionInterruptedError
+from ..errors import ConnectionLostError, SessionClosedError, SessionInterruptedError
 from ..observers import notify_interrupted
 from ..protocol import ConversationUpdate, UpdateKind
 from ..protocol.local import ReconnectedUpdate
-from ..reconnect import ReconnectPolicy, attempt_may_retry, reconnect_reason, restore_plan
+from ..reconnect import KeptCommands, ReconnectPolicy, attempt_may_retry, reconnect_reason, restore_plan
 from .audio_jobs import AudioJob
 from .delivery import clone_error
 from .writer import Leftovers
@@ -100,8 +106,7 @@ class Recovery:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.active = False  #: an outage is being handled: sends are kept for the new connection
-        self._commands: List[Tuple[str, str, bool]] = []
-        self._bytes = 0
+        self._kept = KeptCommands(policy.max_queued_bytes)
         self._jobs: List[AudioJob] = []
         self._thread: Optional[threading.Thread] = None
         self.reconnects = 0  #: outages recovered from
@@ -121,8 +126,7 @@ class Recovery:
             return False
         with self._lock:
             self.active = True
-            self._commands[:0] = leftovers.commands  # never written: they go first, once
-            self._bytes += sum(len(text) for text, _t, _a in leftovers.commands)
+            self._kept.put_first(leftovers.commands)  # never written: they go first, once
             self._jobs[:0] = leftovers.jobs
             busy = self._thread is not None and self._thread.is_alive()
             if busy:  # a refresh is under way: it takes over (or, if it fails, reconnects for this loss)
@@ -142,11 +146,18 @@ class Recovery:
         with self._lock:
             if not self.active:
                 return False
-            if self._bytes + len(text) > self.policy.max_queued_bytes:
-                raise SendQueueFullError(self._bytes, self.policy.max_queued_bytes)
-            self._commands.append((text, type_, after_audio))
-            self._bytes += len(text)
+            self._kept.put(text, type_, after_audio)  # (dropped if its call already failed: see withdraw)
             return True
+
+    def withdraw(self, event_ids: AbstractSet[str]) -> None:
+        """Calls that failed with SessionInterruptedError: their commands (by event id) never go out on the new
+        connection, whether kept already or sent later in this outage."""
+        if not event_ids:
+            return
+        with self._lock:
+            n = self._kept.withdraw(event_ids)
+        if n:
+            log.info("%d commands of interrupted calls withdrawn", n)
 
     def keep_audio(self, job: AudioJob) -> bool:
         with self._lock:
@@ -167,13 +178,10 @@ class Recovery:
     # -- the outage thread -------------------------------------------------------------------------------------------
     def _run(self, error: BaseException, why: str, t_drop: float) -> None:
         session = self._session
-        delivery = session._delivery
         old_id = session.id
         interrupted = SessionInterruptedError(None, why, f"the connection dropped ({why}); the session is "
                                               f"reconnecting and will be restored: the call may be retried")
-        delivery.waiters.interrupt(lambda: clone_error(interrupted))
-        for observer in delivery.observers:
-            notify_interrupted(observer, interrupted)
+        self.interrupt(interrupted)
         items = session.conversation.items()  # the history to replay, as it was at the drop
         policy = self.policy
         last: BaseException = error
@@ -202,6 +210,15 @@ class Recovery:
             self._announce(update)
             return
         self._give_up(None if self._stop.is_set() else last)
+
+    def interrupt(self, error: SessionInterruptedError, observers: bool = True) -> None:
+        """Fail the calls in flight (waiters; with ``observers``, turns and the like too) with ``error`` and
+        withdraw their unsent commands."""
+        delivery = self._session._delivery
+        withdrawn = set(delivery.waiters.interrupt(lambda: clone_error(error)))
+        for observer in delivery.observers if observers else ():
+            withdrawn |= notify_interrupted(observer, clone_error(error))
+        self.withdraw(withdrawn)
 
     def _announce(self, update: ReconnectedUpdate) -> None:
         """The session is back: the app sees the update (then everything after it), the hooks run, and the next
@@ -297,9 +314,12 @@ class Recovery:
 
         def attempt_lost(error: BaseException, _leftovers: Leftovers) -> bool:
             """This attempt's connection failed before the restore finished: fail the restore's waits now (its
-            own leftovers are restore commands, not the app's) and keep the session's delivery going."""
+            own leftovers are restore commands, not the app's), and the app's waits started during the outage,
+            with SessionInterruptedError; keep the session's delivery going."""
             lost.append(error)
-            session._delivery.waiters.interrupt(lambda: clone_error(error))
+            self.interrupt(SessionInterruptedError(None, "attempt failed", "the connection dropped again while the "
+                                                   "session was being restored: the call may be retried"),
+                           observers=False)
             return True
 
         conn.on_lost = attempt_lost
@@ -316,7 +336,7 @@ class Recovery:
         with self._lock:  # from here on, sends go straight to the new connection
             if retiring is not None:
                 handed = retiring.retire()
-                self._commands[:0] = handed.commands
+                self._kept.put_first(handed.commands)
                 self._jobs[:0] = handed.jobs
             resent, dropped = self._hand_over(conn, drop_live=retiring is None)
             conn.on_lost = self.on_lost
@@ -329,7 +349,9 @@ class Recovery:
         """(With the lock held.) The outage is over: what was kept goes to ``conn``, the commands in order, the
         audio jobs after them (a live source first drops what it buffered while nothing was sent, when
         ``drop_live``); sends go straight to ``conn`` from now on. Returns (commands sent, live bytes dropped)."""
-        commands, self._commands, self._bytes = self._commands, [], 0
+        if self._kept.dropped:
+            log.info("%d commands of interrupted calls not resent", self._kept.dropped)
+        commands = self._kept.take()
         jobs, self._jobs = self._jobs, []
         for text, type_, after_audio in commands:
             conn.send(text, type_, after_audio=after_audio)
@@ -345,8 +367,7 @@ class Recovery:
         with self._lock:
             self.active = False
             jobs, self._jobs = self._jobs, []
-            unsent = len(self._commands)
-            self._commands, self._bytes = [], 0
+            unsent = len(self._kept.take())
         final = error if error is not None else SessionClosedError()
         for job in jobs:
             job.finish(None if job.cancelled else final)

@@ -9,7 +9,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, List, Optional, Union
+from typing import Any, Callable, Iterable, List, Optional, Set, Union
 
 from ..observers import SessionLike
 from ..protocol.commands import ItemCreateCommand, ResponseCreateCommand
@@ -69,6 +69,8 @@ class ToolDispatcher:
         self._active: "collections.OrderedDict[str, None]" = collections.OrderedDict()  # responses in progress
         self._deferred: List[str] = []  # responses whose continuation waits for the active one
         self._sent: "collections.OrderedDict[str, str]" = collections.OrderedDict()  # event_id -> response id
+        self._outputs: "collections.OrderedDict[str, None]" = collections.OrderedDict()  # event ids of outputs sent
+        self._abandoned: Set[str] = set()  # calls of a server session that is gone: their outputs are not sent
         self._seq = itertools.count(1)
         self._inflight = 0  # calls scheduled whose answer (and continuation decision) is not finished
         self._executing = 0  # tool functions running on the pool (a timed-out one until it returns)
@@ -116,9 +118,17 @@ class ToolDispatcher:
             self._idle.notify_all()
         old.shutdown()
 
-    def handle_connection_interrupted(self, error: BaseException) -> None:
-        """The connection dropped: responses of the old server session are never continued on the new one."""
+    def handle_connection_interrupted(self, error: BaseException) -> Set[str]:
+        """The connection dropped: responses of the old server session are never continued on the new one, and
+        the calls still running there are not answered on it. Returns the event ids of the outputs and
+        continuations sent so far (those the old connection never wrote are withdrawn)."""
+        with self._lock:
+            for state in self._responses.values():
+                state.settled = True
+            self._abandoned |= {c.call_id for c in self._calls.values() if c.status in (PENDING, RUNNING)}
+            withdrawn = set(self._sent) | set(self._outputs)
         self.handle_connection_closed(error)
+        return withdrawn
 
     def __enter__(self) -> "ToolDispatcher":
         return self.attach()
@@ -261,10 +271,15 @@ class ToolDispatcher:
             call.status, call.output, call.result, call.error = status, output, result, error
             call.finished_at = time.monotonic()
             closed = self._closed
-        if not closed:
+            gone = call.call_id in self._abandoned  # its server session is gone: nobody to answer
+            self._abandoned.discard(call.call_id)
+            event_id = self._event_id("out")
+            if not closed and not gone:
+                self._remember(self._outputs, event_id, None)
+        if not closed and not gone:
             try:
                 self.session.send_command(ItemCreateCommand(
-                    event_id=self._event_id("out"), item=ConversationItem.function_call_output(call.call_id, output)))
+                    event_id=event_id, item=ConversationItem.function_call_output(call.call_id, output)))
             except Exception as exc:  # connection gone: nothing to answer to
                 log.warning("tools: could not send the output of %s: %s", call.call_id, type(exc).__name__)
         log.debug("tools: call %s answered (%s, %d chars)", call.call_id, status, len(output))

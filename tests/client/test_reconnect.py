@@ -13,7 +13,7 @@ from realtime_sync.errors import ConfigurationError, HandshakeError
 from realtime_sync.reconnect import ReconnectPolicy, reconnect_reason, restore_plan
 
 from tests.support.sessions import client_for
-from tests.support.waiting import wait_until
+from tests.support.waiting import next_of_kind, wait_until
 
 FAST = ReconnectPolicy(initial_delay=0.05, max_delay=0.2, attempt_timeout=5.0)
 
@@ -78,14 +78,6 @@ def test_the_restore_plan_replays_config_then_items_within_the_budget():
 
 
 # -- against the simulator -----------------------------------------------------------------------------------------
-def _until(it, kind, limit=200):
-    for _ in range(limit):
-        update = next(it)
-        if update.kind is kind:
-            return update
-    raise AssertionError(f"no {kind}")
-
-
 def test_a_drop_mid_session_reconnects_and_restores_config_tools_and_conversation(fake_server):
     client = client_for(fake_server, reconnect=FAST)
     seen = []
@@ -102,7 +94,7 @@ def test_a_drop_mid_session_reconnects_and_restores_config_tools_and_conversatio
         before = [(i.role, i.content_text) for i in session.conversation.items()]
         it = session.receive_updates(timeout=10)
         fake_server.faults.drop_after(0, scope="open")
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert isinstance(update, ReconnectedUpdate) and update.why == "connection lost" and update.attempt >= 1
         assert update.old_session_id == old_id and update.new_session_id == session.id != old_id
         assert update.items_restored == len(before) and seen == [update]
@@ -132,7 +124,7 @@ def test_a_restored_2x_conversation_keeps_the_phase_of_assistant_messages(make_f
         assert phases == ["commentary", "final_answer"]
         it = session.receive_updates(timeout=10)
         server.faults.drop_after(0, scope="open")
-        assert _until(it, UpdateKind.RECONNECTED).items_restored == 5
+        assert next_of_kind(it, UpdateKind.RECONNECTED).items_restored == 5
         server.faults.clear()
         replayed = [i for i in server.connections[-1].conversation.items() if i.role == "assistant"]
         assert [i.phase for i in replayed] == ["commentary", "final_answer"]
@@ -146,7 +138,7 @@ def test_server_closes_that_reconnect(fake_server, fault):
             fake_server.faults.expire_after(0.2)
         else:
             fake_server.faults.close_after(0, code=int(fault[-4:]), scope="open")
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert update.why == ("session_expired" if fault == "expire" else f"close {fault[-4:]}")
         fake_server.faults.clear()
 
@@ -177,7 +169,7 @@ def test_a_call_in_flight_fails_typed_and_sends_meanwhile_go_out_once_in_order(f
         for i in range(5):  # sent while reconnecting: kept, then sent after the restore
             session.add_item(ConversationItem.user_message(f"during outage {i}"))
         it = session.receive_updates(timeout=10)
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert update.commands_resent >= 5
         new = fake_server.connections[-1]
         assert wait_until(lambda: sum(1 for e in new.received if e.get("type") == "conversation.item.create"
@@ -261,7 +253,7 @@ def test_a_streamed_file_resumes_and_a_live_source_drops_its_backlog(fake_server
         assert wait_until(lambda: session.reconnecting, 5)
         live.write(b"\x02\x00" * 2400)  # 100 ms spoken while the connection is down
         it = session.receive_updates(timeout=10)
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert handle.wait(10)  # the file went on after the reconnect
         live.close()
         assert live.wait(5)
@@ -280,7 +272,7 @@ def test_a_quiet_session_refreshes_before_expiry_without_a_gap(fake_server):
         old_id = session.id
         session.add_item(ConversationItem.user_message("remember me"))
         it = session.receive_updates(timeout=10)
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert update.why == "refresh" and update.old_session_id == old_id and update.new_session_id == session.id
         assert update.items_restored == 1 and [i.content_text for i in session.conversation.items()] == ["remember me"]
         old = fake_server.connections[0]
@@ -304,7 +296,7 @@ def test_a_busy_session_waits_and_reconnects_on_session_expired(fake_server):
     with client_for(fake_server, reconnect=policy).start_session() as session:
         session._recovery.watch.responses.add("resp_busy")  # a response stays active: never quiet
         it = session.receive_updates(timeout=10)
-        update = _until(it, UpdateKind.RECONNECTED)
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
         assert update.why == "session_expired"
 
 
@@ -334,11 +326,11 @@ def test_playback_and_per_connection_state_are_reset_on_a_drop(fake_server):
         fake_server.pace = 1.0  # the reply streams at real time: still playing when the network drops
         s.start_response()
         it = s.receive_updates(timeout=10)
-        _until(it, UpdateKind.OUTPUT_AUDIO_DELTA)
+        next_of_kind(it, UpdateKind.OUTPUT_AUDIO_DELTA)
         old_item = player.current_item
         assert old_item is not None
         fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
-        _until(it, UpdateKind.RECONNECTED)
+        next_of_kind(it, UpdateKind.RECONNECTED)
         assert flushed and player.current_item is None and player.response_active is False
         new_ids = {i.id for i in fake_server.connections[-1].conversation.items()}
         assert old_item[0] not in new_ids  # nothing of the old session is addressed on the new one
@@ -354,7 +346,7 @@ def test_a_hook_can_route_an_attempt_with_headers_and_query(fake_server):
 
     with client.start_session() as session:
         fake_server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)
-        _until(session.receive_updates(timeout=10), UpdateKind.RECONNECTED)
+        next_of_kind(session.receive_updates(timeout=10), UpdateKind.RECONNECTED)
         request = fake_server.connections[-1].ws.request
         assert request.headers["X-Route"] == "attempt-1" and "region=eu" in request.path
         assert "region" not in fake_server.connections[0].ws.request.path
