@@ -39,9 +39,9 @@ class ClosingObserver(Observer, Protocol):
 def notify_interrupted(observer: Any, error: BaseException) -> FrozenSet[str]:
     """Tell ``observer`` the connection dropped and the session is reconnecting (``handle_connection_interrupted``,
     if it has one): per-connection state (a turn in flight, tool continuations, playback) ends here, while the
-    session and its conversation go on. The handler may return the ``event_id`` s of commands it sent that must
-    not go out on the new connection (those of a turn that now failed); they are returned here (exceptions are
-    logged and ignored)."""
+    session and its conversation go on. The handler may return ids of what must not reach the new connection (those
+    of a turn that now failed): the ``event_id`` s of commands it sent, withdrawn if unsent, and the ids of its
+    conversation items, left out of the restore; they are returned here (exceptions are logged and ignored)."""
     handler = getattr(observer, "handle_connection_interrupted", None)
     if callable(handler):
         try:

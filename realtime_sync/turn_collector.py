@@ -16,7 +16,7 @@ from .protocol.options import ResponseOptions
 from .protocol.updates import (ConversationUpdate, ErrorUpdate, InputAudioCommittedUpdate,
                                InputTranscriptionCompletedUpdate, ItemAddedUpdate, ItemCreatedUpdate,
                                OutputAudioDeltaUpdate, OutputAudioTranscriptDeltaUpdate, OutputTextDeltaUpdate,
-                               ResponseCreatedUpdate, ResponseDoneUpdate)
+                               OutputItemAddedUpdate, ResponseCreatedUpdate, ResponseDoneUpdate)
 from .reconnect import CLOSING_ERROR_CODES
 from .tools import CONTINUATION_KEY, ToolCall, ToolDispatcher
 from .usage import UsageTotals
@@ -94,6 +94,8 @@ class TurnCollector:
         self.user_item_id: Optional[str] = None
         self.transcripts_by_item: Dict[str, str] = {}
         self.handles: List[SendHandle] = []  # the turn's audio (stopped when the turn is interrupted)
+        self.sent_item = False  # a conversation.item.create of ours went out: the next user item is ours
+        self.item_ids: Set[str] = set()  # the turn's items: its user item and its responses' output items
 
     # -- observer -----------------------------------------------------------------------------------------------
     inline_safe = True  #: bookkeeping and a notify (see observers.runs_inline)
@@ -122,10 +124,18 @@ class TurnCollector:
                 if self.armed and self.needs_commit and not self.committed:
                     self.committed = True
                     self.user_item_id = u.item_id
+                    if u.item_id:
+                        self.item_ids.add(u.item_id)
             elif isinstance(u, (ItemAddedUpdate, ItemCreatedUpdate)):
                 item = u.item
-                if self.armed and self.user_item_id is None and item is not None and item.role == "user":
+                if (self.armed or self.sent_item) and self.user_item_id is None and item is not None and \
+                        item.role == "user":
                     self.user_item_id = item.id
+                    if item.id:
+                        self.item_ids.add(item.id)
+            elif isinstance(u, OutputItemAddedUpdate):
+                if u.response_id is not None and u.response_id == self.current and u.item is not None and u.item.id:
+                    self.item_ids.add(u.item.id)
             elif isinstance(u, InputTranscriptionCompletedUpdate):
                 if u.item_id:
                     self.transcripts_by_item[u.item_id] = u.transcript or ""
@@ -142,12 +152,13 @@ class TurnCollector:
 
     def handle_connection_interrupted(self, error: BaseException) -> Set[str]:
         """The session reconnects: the turn fails with ``error`` (SessionInterruptedError), sends nothing more, its
-        audio stops; returns its commands' event ids, withdrawn if unsent (no response nobody waits for)."""
+        audio stops; returns what the new connection must not get: its commands' event ids (withdrawn if unsent:
+        no response nobody waits for) and its items' ids (not restored: a retried call adds its question once)."""
         with self.cond:
             if self.finished:
                 return set()
             self._fail(error)
-            handles, withdrawn = list(self.handles), set(self.event_ids)
+            handles, withdrawn = list(self.handles), self.event_ids | self.item_ids
         for handle in handles:
             handle.cancel()
         return withdrawn
@@ -173,6 +184,7 @@ class TurnCollector:
             return
         self.responses.append(response)
         self.current = None
+        self.item_ids.update(i.id for i in response.output or () if i.id)
         if response.status == "failed":
             details = response.status_details
             err = details.error if details is not None else None
@@ -214,6 +226,7 @@ class TurnCollector:
                 return False
             command.event_id = f"rs_turn_{self.marker}_{len(self.event_ids) + 1}"
             self.event_ids.add(command.event_id)
+            self.sent_item = self.sent_item or command.type == "conversation.item.create"
             self.session.send_command(command)
             return True
 

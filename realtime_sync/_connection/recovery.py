@@ -13,8 +13,9 @@ delivery ends with the last error, as without reconnecting.
 
 A call in flight at the drop (an ``ask`` turn, a ``configure_session`` or ``wait_for``) fails with
 SessionInterruptedError, and the commands it sent that the old connection never wrote are withdrawn from what
-goes out after the restore (:class:`~realtime_sync.reconnect.KeptCommands`): nothing reaches the new server
-session for a caller who already has the error. A call started during the outage is carried over: its commands
+goes out after the restore (:class:`~realtime_sync.reconnect.KeptCommands`), and the conversation items it
+named (an ``ask``'s question and partial answer) are left out of the replayed history: nothing reaches the new
+server session for a caller who already has the error. A call started during the outage is carried over: its commands
 are kept and it completes on the new connection.
 """
 import json
@@ -181,8 +182,9 @@ class Recovery:
         old_id = session.id
         interrupted = SessionInterruptedError(None, why, f"the connection dropped ({why}); the session is "
                                               f"reconnecting and will be restored: the call may be retried")
-        self.interrupt(interrupted)
-        items = session.conversation.items()  # the history to replay, as it was at the drop
+        failed = self.interrupt(interrupted)
+        # the history to replay, as it was at the drop, without the items of the calls that just failed
+        items = [item for item in session.conversation.items() if item.id not in failed]
         policy = self.policy
         last: BaseException = error
         for attempt in range(1, policy.max_attempts + 1):
@@ -211,14 +213,16 @@ class Recovery:
             return
         self._give_up(None if self._stop.is_set() else last)
 
-    def interrupt(self, error: SessionInterruptedError, observers: bool = True) -> None:
+    def interrupt(self, error: SessionInterruptedError, observers: bool = True) -> AbstractSet[str]:
         """Fail the calls in flight (waiters; with ``observers``, turns and the like too) with ``error`` and
-        withdraw their unsent commands."""
+        withdraw their unsent commands. Returns the ids the failed calls gave: their commands' event ids and
+        their items' ids (an interrupted ``ask`` leaves no trace: a retry adds its question once)."""
         delivery = self._session._delivery
         withdrawn = set(delivery.waiters.interrupt(lambda: clone_error(error)))
         for observer in delivery.observers if observers else ():
             withdrawn |= notify_interrupted(observer, clone_error(error))
         self.withdraw(withdrawn)
+        return withdrawn
 
     def _announce(self, update: ReconnectedUpdate) -> None:
         """The session is back: the app sees the update (then everything after it), the hooks run, and the next

@@ -14,7 +14,7 @@ from realtime_sync.observers import notify_interrupted
 from realtime_sync.protocol import ItemCreateCommand
 from realtime_sync.reconnect import KeptCommands, ReconnectPolicy, command_event_id, withdraw_commands
 from realtime_sync.tools import ToolDispatcher
-from realtime_sync.turn_collector import TurnCollector
+from realtime_sync.turn_collector import TURN_KEY, TurnCollector
 
 from tests.features.helpers import response_events
 from tests.support.fake_session import FakeSession
@@ -83,6 +83,26 @@ def test_an_interrupted_turn_fails_sends_nothing_more_and_names_its_commands():
     late = session.send_audio(b"\x00\x00")
     turn.track(late)
     assert late.cancelled
+
+
+def test_an_interrupted_turn_names_its_items_so_the_restore_leaves_them_out():
+    """Its user message and what its response said (a message and a call) are not replayed: the caller has
+    SessionInterruptedError and may ask again, which must add the question once."""
+    session = FakeSession()
+    turn = TurnCollector(session, None, "t2")
+    session.add_observer(turn)
+    assert turn.send(_user_item("what now?"))
+    user = {"id": "item_user", "type": "message", "role": "user", "status": "completed",
+            "content": [{"type": "input_text", "text": "what now?"}]}
+    session.feed({"type": "conversation.item.added", "previous_item_id": None, "item": user})
+    assert turn.respond(None)
+    streaming = response_events("resp_1", text="Let me check.", calls=[("item_call", "call_1", "lookup", "{}")],
+                                done=False)  # still streaming at the drop
+    streaming[0]["response"]["metadata"] = {TURN_KEY: "t2"}
+    for event in streaming:
+        session.feed(event)
+    assert notify_interrupted(turn, _interrupted()) == {"rs_turn_t2_1", "rs_turn_t2_2", "item_user", "msg_resp_1",
+                                                        "item_call"}
 
 
 def _error(code, event_id=None):
@@ -324,3 +344,36 @@ def test_many_threads_asking_through_several_expiries_get_their_answer_or_an_int
             assert isinstance(out, SessionInterruptedError) and epoch < drops, (question, repr(out))
         else:
             assert out == f"You said: {question}"
+
+
+def test_an_ask_interrupted_mid_answer_is_not_restored_and_its_retry_adds_it_once(make_fake_server):
+    """The restore replays the conversation without the interrupted ask's question: the retry the error invites
+    puts it in the new server session once, and the exchanges before it are restored."""
+    started, release = threading.Event(), threading.Event()
+
+    def responder(ctx):
+        if ctx.last_user_text == "slow question" and not release.is_set():
+            started.set()
+            release.wait(10)  # the answer is being thought of when the network drops
+        return f"You said: {ctx.last_user_text}"
+
+    server = make_fake_server(responder=responder)
+    with client_for(server, reconnect=FAST).start_session(SessionOptions(output_modalities=["text"])) as session:
+        assert session.ask(text="first", timeout=10).output_text == "You said: first"
+        it = session.receive_updates(timeout=10)
+        outcome = []
+        asker = threading.Thread(target=lambda: outcome.append(_outcome(
+            lambda: session.ask(text="slow question", timeout=20))))
+        asker.start()
+        assert started.wait(5)
+        server.connections[0].ws.socket.shutdown(socket.SHUT_RDWR)  # the network drops
+        update = next_of_kind(it, UpdateKind.RECONNECTED)
+        release.set()
+        asker.join(10)
+        assert len(outcome) == 1 and isinstance(outcome[0], SessionInterruptedError), outcome
+        assert update.items_restored == 2  # "first" and its answer
+        assert session.ask(text="slow question", timeout=10).output_text == "You said: slow question"
+        new = server.connections[-1]
+        created = [json.dumps(e["item"]) for e in _of_type(new, "conversation.item.create")]
+        assert sum("slow question" in c for c in created) == 1 and sum('"first"' in c for c in created) == 1
+        assert [i.text for i in session.conversation.items()][-2:] == ["slow question", "You said: slow question"]
