@@ -96,3 +96,45 @@ def _normalised_peak(recorded, piece):
     piece_energy = float(np.sum(piece ** 2))
     denom = np.sqrt(np.maximum(windows, 1e-4 * piece_energy) * piece_energy)  # a near-silent window matches nothing
     return float(np.max(raw / denom))
+
+
+class VoiceRig:
+    """A "user" for an app's real microphone: a null sink ``rs_voice`` whose monitor is made the default source.
+    ``speak(pcm)`` plays mono s16le 24 kHz into it (``pacat``), ``record()`` starts a :class:`Recorder` on the app's
+    speaker (``rs_sink``), ``run(proc)`` registers the app's process. Leaving the ``with`` kills what still runs
+    and removes the sink."""
+
+    def __init__(self, pulse, pulse_source):
+        self.pulse, self._set_source = pulse, pulse_source
+        self.module = None
+        self.feeder = self.recorder = self.proc = None
+
+    def __enter__(self):
+        self.module = self.pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000",
+                                       "channels=1").strip()
+        self._set_source("rs_voice.monitor")
+        return self
+
+    def record(self, source="rs_sink.monitor"):
+        self.recorder = Recorder(self.pulse, source)
+        return self.recorder
+
+    def run(self, proc):
+        self.proc = proc
+        return proc
+
+    def speak(self, pcm):
+        self.feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
+                                        "--channels=1", "--raw"], env=script_env(self.pulse), stdin=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL)
+        self.feeder.stdin.write(pcm)
+        self.feeder.stdin.close()
+
+    def __exit__(self, *exc):
+        if self.feeder is not None and self.feeder.poll() is None:
+            self.feeder.kill()
+        if self.recorder is not None and self.recorder.p.poll() is None:
+            self.recorder.stop()
+        if self.proc is not None:
+            self.proc.kill()
+        self.pulse.pactl("unload-module", self.module)

@@ -8,7 +8,6 @@ went through microphone -> 200 ms frames -> session -> speaker, and what the scr
 """
 import re
 import signal
-import subprocess
 import sys
 
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 
 from tests.client.translation_server import KEY, Translator
 from tests.kiosk.helpers import SCRIPT, Proc
-from tests.kiosk.pulse_helpers import Recorder, loud_region, pieces_found, script_env
+from tests.kiosk.pulse_helpers import VoiceRig, loud_region, pieces_found, script_env
 from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
@@ -31,40 +30,24 @@ def heard_through(recorded, loud_length):
 
 
 def test_interpreter_end_to_end_through_pulseaudio(pulse, pulse_source):
-    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
     translator = Translator(echo_silence=True)  # the output as continuous as the input
-    recorder = feeder = proc = None
     speech = synthesize("Good morning, where is the museum")
-    try:
-        with translator.serve() as srv:
-            pulse_source("rs_voice.monitor")
-            recorder = Recorder(pulse, "rs_sink.monitor")
-            env = dict(script_env(pulse), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=srv.base_url)
-            proc = Proc([sys.executable, SCRIPT, "--translate", "es", "--input-device", "pulse", "--output-device",
-                         "pulse", "--echo", "full_duplex"], env)
-            assert wait_until(lambda: proc.saw("translating into es"), 30), proc.lines
-            feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
-                                       "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL)
-            feeder.stdin.write(bytes(9600) + speech + bytes(48000))
-            feeder.stdin.close()
-            assert wait_until(lambda: proc.saw("heard: s"), 30), proc.lines  # source sentences, as they come
-            spoken = len(speech) // 9600
-            assert wait_until(lambda: len(translator.speech_frames()) >= spoken, 30), len(translator.speech_frames())
-            # the last translated frames reach the sink's monitor: as loud as long as the speech, then 0.5 s more
-            loud = loud_region(np.frombuffer(speech, dtype="<i2").astype(np.float64))
-            wait_until(lambda: heard_through(recorder.samples(), loud[1] - loud[0]), 15)
-            recorded = recorder.stop()
-            proc.p.send_signal(signal.SIGINT)  # Ctrl-C: the session closes gracefully, the rest is printed
-            assert proc.wait(15) == 0, proc.lines
-    finally:
-        if feeder is not None and feeder.poll() is None:
-            feeder.kill()
-        if recorder is not None and recorder.p.poll() is None:
-            recorder.stop()
-        if proc is not None:
-            proc.kill()
-        pulse.pactl("unload-module", module)
+    with VoiceRig(pulse, pulse_source) as rig, translator.serve() as srv:
+        recorder = rig.record()
+        env = dict(script_env(pulse), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=srv.base_url)
+        proc = rig.run(Proc([sys.executable, SCRIPT, "--translate", "es", "--input-device", "pulse",
+                             "--output-device", "pulse", "--echo", "full_duplex"], env))
+        assert wait_until(lambda: proc.saw("translating into es"), 30), proc.lines
+        rig.speak(bytes(9600) + speech + bytes(48000))
+        assert wait_until(lambda: proc.saw("heard: s"), 30), proc.lines  # source sentences, as they come
+        spoken = len(speech) // 9600
+        assert wait_until(lambda: len(translator.speech_frames()) >= spoken, 30), len(translator.speech_frames())
+        # the last translated frames reach the sink's monitor: as loud as long as the speech, then 0.5 s more
+        loud = loud_region(np.frombuffer(speech, dtype="<i2").astype(np.float64))
+        wait_until(lambda: heard_through(recorder.samples(), loud[1] - loud[0]), 15)
+        recorded = recorder.stop()
+        proc.p.send_signal(signal.SIGINT)  # Ctrl-C: the session closes gracefully, the rest is printed
+        assert proc.wait(15) == 0, proc.lines
     assert proc.lines[-1] == "bye", proc.lines
     translated = [line for line in proc.lines if line.startswith("es: ")]
     assert translated and translated[-1].endswith("end."), proc.lines  # the drained rest, after session.close
@@ -83,30 +66,15 @@ def test_interpreter_on_the_simulator(pulse, pulse_source):
     """No key: ``--translate`` runs on the embedded simulator. Speech that went through a sound server carries no
     words the simulator can read, so it hears "(speech N ms)" and speaks the marked translation of that; the
     sentence ends with the session, on Ctrl-C (once the translation was heard from the speaker)."""
-    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
-    feeder = proc = recorder = None
-    try:
-        pulse_source("rs_voice.monitor")
-        recorder = Recorder(pulse, "rs_sink.monitor")
-        proc = Proc([sys.executable, SCRIPT, "--translate", "de", "--input-device", "pulse", "--output-device",
-                     "pulse", "--echo", "full_duplex"], script_env(pulse))
+    with VoiceRig(pulse, pulse_source) as rig:
+        recorder = rig.record()
+        proc = rig.run(Proc([sys.executable, SCRIPT, "--translate", "de", "--input-device", "pulse",
+                             "--output-device", "pulse", "--echo", "full_duplex"], script_env(pulse)))
         assert wait_until(lambda: proc.saw("translating into de"), 30), proc.lines
-        feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
-                                   "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL)
-        feeder.stdin.write(bytes(9600) + synthesize("Good morning everyone.") + bytes(48000))
-        feeder.stdin.close()
+        rig.speak(bytes(9600) + synthesize("Good morning everyone.") + bytes(48000))
         assert wait_until(lambda: loud_region(recorder.samples())[1] > 0, 30), proc.lines  # the translation speaks
         proc.p.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0, proc.lines
-    finally:
-        if feeder is not None and feeder.poll() is None:
-            feeder.kill()
-        if recorder is not None:
-            recorder.stop()
-        if proc is not None:
-            proc.kill()
-        pulse.pactl("unload-module", module)
     assert any(line.startswith("no OPENAI_API_KEY") and "local simulator" in line for line in proc.lines), proc.lines
     heard = [line[len("heard: "):] for line in proc.lines if line.startswith("heard: ")]
     assert len(heard) == 1 and re.fullmatch(r"\(speech \d+ ms\)", heard[0]), proc.lines

@@ -6,7 +6,6 @@ records); the kiosk's speaker plays on the default sink ``rs_sink``, whose monit
 checks that this very audio reached the sink, and what the script printed.
 """
 import signal
-import subprocess
 import threading
 import time
 
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.kiosk.helpers import REPLY
-from tests.kiosk.pulse_helpers import Recorder, best_correlation, kiosk, loud_region, script_env
+from tests.kiosk.pulse_helpers import VoiceRig, best_correlation, kiosk, loud_region
 from tests.support.waiting import wait_until
 
 pytest.importorskip("realtime_sync.testing")
@@ -30,35 +29,18 @@ def test_list_devices(pulse):
 
 
 def test_kiosk_loop_end_to_end_through_pulseaudio(pulse, pulse_source):
-    module = pulse.pactl("load-module", "module-null-sink", "sink_name=rs_voice", "rate=24000", "channels=1").strip()
-    recorder = feeder = proc = None
-    try:
-        pulse_source("rs_voice.monitor")
-        recorder = Recorder(pulse, "rs_sink.monitor")
-        proc = kiosk(pulse, "--simulator", "--input-device", "pulse", "--output-device", "pulse",
-                     "--silence-ms", "500")
+    with VoiceRig(pulse, pulse_source) as rig:
+        recorder = rig.record()
+        proc = rig.run(kiosk(pulse, "--simulator", "--input-device", "pulse", "--output-device", "pulse",
+                             "--silence-ms", "500"))
         assert wait_until(lambda: proc.saw("speak any time"), 30), proc.lines
-        speech = bytes(9600) + synthesize("Hello kiosk, can you hear me") + bytes(48000)
-        feeder = subprocess.Popen(["pacat", "--playback", "-d", "rs_voice", "--format=s16le", "--rate=24000",
-                                   "--channels=1", "--raw"], env=script_env(pulse), stdin=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL)
-        feeder.stdin.write(speech)
-        feeder.stdin.close()
+        rig.speak(bytes(9600) + synthesize("Hello kiosk, can you hear me") + bytes(48000))
         assert wait_until(lambda: proc.saw("state: assistant speaking"), 30), proc.lines
         assert wait_until(lambda: proc.lines[-1:] == ["state: listening"], 30), proc.lines
         time.sleep(0.3)  # the last samples reach the monitor
         recorded = recorder.stop()
         proc.p.send_signal(signal.SIGINT)  # Ctrl-C: clean exit
         assert proc.wait(10) == 0, proc.lines
-    finally:
-        for p in (feeder,):
-            if p is not None and p.poll() is None:
-                p.kill()
-        if recorder is not None and recorder.p.poll() is None:
-            recorder.stop()
-        if proc is not None:
-            proc.kill()
-        pulse.pactl("unload-module", module)
     states = [line.split(": ", 1)[1] for line in proc.lines if line.startswith("state: ")]
     assert states[0] == "listening" and "user speaking" in states
     i = states.index("user speaking")
