@@ -154,16 +154,21 @@ def run_openai(base: str, key: str, seconds: float, frame: bytes) -> Measure:
         t = threading.Thread(target=sender, daemon=True)
         conn.response.create()
         t.start()
-        end = m.wall0 + seconds
-        for event in conn:
-            if event.type == "response.output_audio.delta":
-                sink.write(base64.b64decode(event.delta))
-            if time.monotonic() >= end:
-                break
+        receive_openai_audio(conn, "response.output_audio.delta", sink, m.wall0 + seconds)
         m.stop()
         t.join(2)
         m.down_bytes, m.up_bytes = sink.total_frames * 2, sent[0]
     return m
+
+
+def receive_openai_audio(conn: Any, delta_type: str, sink: Any, end: float) -> None:
+    """openai-python's receive loop of the benchmarks: iterate the connection's typed events until ``end``
+    (monotonic), decoding each ``delta_type`` event's audio into ``sink``."""
+    for event in conn:
+        if event.type == delta_type:
+            sink.write(base64.b64decode(event.delta))
+        if time.monotonic() >= end:
+            break
 
 
 def run_source_alone(base: str, key: str, seconds: float, frame: bytes) -> Measure:

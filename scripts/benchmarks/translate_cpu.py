@@ -31,8 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 
-from duplex import (Measure, Runner, noise_frame, parse_args, report, run_all,  # noqa: E402
-                    run_source_alone)
+from duplex import (Measure, Runner, noise_frame, parse_args, receive_openai_audio, report,  # noqa: E402
+                    run_all, run_source_alone)
 
 LANGUAGE = "es"
 MODEL = "gpt-realtime-translate"
@@ -127,12 +127,7 @@ def run_openai(base: str, key: str, seconds: float, frames: List[bytes]) -> Meas
 
         t = threading.Thread(target=sender, daemon=True)
         t.start()
-        end = m.wall0 + seconds
-        for event in conn:
-            if event.type == "session.output_audio.delta":
-                sink.write(base64.b64decode(event.delta))
-            if time.monotonic() >= end:
-                break
+        receive_openai_audio(conn, "session.output_audio.delta", sink, m.wall0 + seconds)
         m.stop()
         stop.set()
         t.join(2)
