@@ -1,8 +1,6 @@
 """scripts/translate.py: a file translated (against the scripted translation server, reached as the service is),
 and its failures (one error line, a non-zero exit)."""
-import importlib.util
 import json
-import os
 import wave
 
 import pytest
@@ -11,14 +9,11 @@ pytest.importorskip("realtime_sync.testing")
 from realtime_sync.data import WEATHER_QUESTION_WAV  # noqa: E402
 from tests.client.translation_server import KEY, Translator  # noqa: E402
 
-SCRIPT = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "scripts", "translate.py")
+from tests.support.modules import load_script  # noqa: E402
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("translate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("translate.py")
 
 
 @pytest.fixture

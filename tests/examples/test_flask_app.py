@@ -1,7 +1,6 @@
 """scripts/examples/flask_app: with Flask's test client, then on werkzeug's threaded server (in this process) with
 20 concurrent requests per ask endpoint, the browser page in headless Chromium, and SIP calls from the simulator's
 phone."""
-import importlib.util
 import os
 import threading
 from typing import Any, Iterator, List
@@ -16,17 +15,10 @@ from realtime_backend import Settings
 from simulated_model import GREETING, billing_line
 from tests.examples.conftest import EXAMPLES
 from tests.examples.helpers import CONCURRENT, ask_in_the_browser, ask_twenty, place_answered_call, place_forged_call
+from tests.support.modules import load_file
 
 
-def _load_app_module() -> Any:
-    spec = importlib.util.spec_from_file_location("flask_example_app", os.path.join(EXAMPLES, "flask_app", "app.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-flask_example = _load_app_module()
+flask_example = load_file(os.path.join(EXAMPLES, "flask_app", "app.py"), "flask_example_app")
 
 
 @pytest.fixture

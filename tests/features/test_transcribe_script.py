@@ -1,20 +1,15 @@
 """scripts/transcribe.py against the embedded simulator."""
-import importlib.util
-import os
 
 import pytest
 
 pytest.importorskip("realtime_sync.testing")
 from realtime_sync.data import WEATHER_QUESTION_WAV  # noqa: E402
 
-SCRIPT = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "scripts", "transcribe.py")
+from tests.support.modules import load_script  # noqa: E402
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("transcribe_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("transcribe.py")
 
 
 def test_transcribes_the_shipped_wav_with_the_simulator(capsys, monkeypatch):
