@@ -204,15 +204,17 @@ class AudioJob:
             self._feed_cond.notify_all()
         self.finished.set()
 
-    def cancel(self, error: Optional[BaseException] = None) -> None:
+    def cancel(self, error: Optional[BaseException] = None, *, wake: bool = True) -> None:
         """Stop the job; with ``error`` the handle raises it (the connection ended) instead of reporting a
-        plain cancel."""
+        plain cancel. ``wake=False``: the caller wakes the writer itself (it holds the outbox's lock, which a
+        sending thread's direct write needs)."""
         with self._feed_cond:
             self.cancelled = True
             if error is not None and self._cancel_error is None:
                 self._cancel_error = error
             self._feed_cond.notify_all()
-        self.wake()
+        if wake:
+            self.wake()
 
     # -- input: the feeder thread or the app (push) ---------------------------------------------------------------
     def push(self, data: Any, timeout: Optional[float] = None) -> bool:

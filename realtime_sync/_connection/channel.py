@@ -1,4 +1,4 @@
-"""One connection's socket as the I/O thread drives it: the only code that reads or writes it after the handshake.
+"""One connection's socket: the only code that reads or writes it after the handshake.
 
 Received bytes go through a :class:`~.frames.FrameParser`; messages are posted to the connection's reader thread
 (which decodes them and runs the app's hooks and observers), pings are answered here. Outbound frames come from the
@@ -6,13 +6,23 @@ connection's :class:`~.writer.Outbox`, are masked and written without blocking; 
 waits in a small output buffer. Keepalive (a ping every ``ping_interval``, a dead peer after ``dead_peer_timeout``
 of silence), the close handshake and back-pressure (stop reading while the reader thread is far behind) live here
 too. However the socket ends, :meth:`Channel._finish` runs once and posts one final event to the reader.
+
+One thread at a time calls into the socket (and so into its SSL object, which allows no concurrent read and
+write): whoever holds the channel's lock. The I/O thread takes it for each of its turns (a socket ready, a call, a
+timer) and waits in ``select()`` without it. While the loop serves few sockets (:attr:`IOLoop.writes_inline`), a
+thread that queues something to send (the app's, or an audio feeder's) takes the lock if it is free and the socket
+is idle, and writes the new frames itself without blocking: a kiosk's few appends a second then cost no wake-up of
+the I/O thread. Anything else (the lock busy, a full socket, an error, the close, a loop serving many sessions,
+where one turn batches the writes of all) is left to the I/O thread.
 """
+import functools
 import logging
 import socket
 import sys
+import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple, Type, TypeVar, cast
 
 from ..errors import ConnectionClosedError, ConnectionLostError, RealtimeConnectionError, SessionClosedError
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameParser, close_payload, encode_frame, \
@@ -42,6 +52,18 @@ _OUT_BUDGET = 65536  # bytes of frames taken from the outbox at a time (commands
 #: The last thing a channel posts: ``("end", error, close_code, close_reason, leftovers)``. ``error`` None with a
 #: close code is a close the server started; with no code, a clean end (our close, answered or timed out).
 EndEvent = Tuple[str, Optional[BaseException], Optional[int], str, Leftovers]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _turn(method: _F) -> _F:
+    """An I/O-thread entry point (a socket ready, a call, a timer): it runs holding the channel's lock, so a sending
+    thread's direct write happens between two of them, never during one."""
+    @functools.wraps(method)
+    def run(self: "Channel", *args: Any) -> Any:
+        with self._owner:
+            return method(self, *args)
+    return cast(_F, run)
 
 
 class Channel:
@@ -82,13 +104,24 @@ class Channel:
         self._pace: Optional[Timer] = None
         self.last_received = _monotonic()
         self._last_ping = self.last_received
+        self._owner = threading.RLock()  # held by whoever calls into the socket (see the module's docstring)
+        self.direct_writes = 0  #: how many times a sending thread wrote its frames itself (no I/O-thread wake)
 
     # -- any thread -----------------------------------------------------------------------------------------------
     def start(self) -> None:
         self._loop.call_soon(self._open)
 
     def kick(self) -> None:
-        """There is something new to send."""
+        """There is something new to send: written at once by the calling thread when the socket is free and idle,
+        otherwise by the I/O thread."""
+        loop = self._loop
+        if loop.writes_inline and not loop.in_loop() and self._owner.acquire(blocking=False):
+            try:
+                if self._write_now():
+                    self.direct_writes += 1
+                    return
+            finally:
+                self._owner.release()
         if not self._dirty:
             self._dirty = True
             self._loop.call_soon(self._flush)
@@ -102,6 +135,7 @@ class Channel:
         self._loop.call_soon(self._resume)
 
     # -- loop thread ----------------------------------------------------------------------------------------------
+    @_turn
     def _open(self) -> None:
         if self._done:
             return
@@ -131,6 +165,7 @@ class Channel:
         if not self._done:
             self._set_events((0 if self._paused else EVENT_READ) | (EVENT_WRITE if self._out else 0))
 
+    @_turn
     def on_readable(self) -> None:
         if self._done or self._paused:
             return
@@ -182,23 +217,27 @@ class Channel:
         elif self._out:
             self._write()
 
+    @_turn
     def on_writable(self) -> None:
         if not self._done:
             self._write()
             if not self._out:
                 self._flush()
 
+    @_turn
     def on_loop_error(self, exc: BaseException) -> None:
         log.error("I/O handler failed: %s", type(exc).__name__, exc_info=exc)
         self._fail(ConnectionLostError(1006, "internal error", f"connection ended: internal error "
                                        f"({type(exc).__name__})"))
 
+    @_turn
     def _resume(self) -> None:
         if self._paused and not self._done:
             self._paused = False
             self._update_events()
             self.on_readable()
 
+    @_turn
     def _flush(self) -> None:
         self._dirty = False
         more = True
@@ -211,6 +250,30 @@ class Channel:
             self._write()
             if self._out:  # the socket is full: on_writable() flushes again
                 return
+
+    def _write_now(self) -> bool:
+        """(A sending thread holding the lock.) Take the frames ready now (one budget's worth) and write them
+        without blocking. True: all written and nothing else is ready; False: the I/O thread must go on (the
+        channel is not open or is closing, frames were already waiting for the socket, the socket took only part,
+        or the write failed: the I/O thread writes again and reports the failure)."""
+        if self._done or self._closing or self._out or not self._events:
+            return False
+        more = self._take()
+        out = self._out
+        sock = self._sock
+        try:
+            while out:
+                frame = out[0][0]
+                n = sock.send(frame)
+                if n < len(frame):
+                    self._out_offset = n
+                    self._out_size -= n
+                    return False
+                out.popleft()
+                self._out_size -= n
+        except (OSError, ValueError):  # would block (TLS and plain) or failed: the I/O thread takes over
+            return False
+        return not more
 
     def _take(self) -> bool:
         """Move ready frames from the outbox to the output buffer; True if more were ready than taken."""
@@ -274,16 +337,19 @@ class Channel:
             return
         self._update_events()
 
+    @_turn
     def _begin_close(self) -> None:
         if not self._done and not self._closing:
             self._closing = True
             self._flush()
 
+    @_turn
     def _close_timed_out(self) -> None:
         if not self._done:
             log.debug("no close reply within %.1f s: shutting the socket down", self._close_timeout)
             self._finish(None)
 
+    @_turn
     def _keepalive(self) -> None:
         if self._done:
             return

@@ -6,6 +6,10 @@ with :meth:`IOLoop.call_soon` (a deque plus one byte on a socketpair when the lo
 ``select()`` until a socket is ready, a call arrives or a timer is due (no polling). One thread serves any number
 of sessions, so a process with 500 sessions has one I/O thread, not 1000.
 
+With few sockets the loop is mostly asleep, and waking it costs more than the write it would do: a thread with
+something to send then writes it itself under the connection's lock (see :mod:`.channel`). With many, the loop is
+awake anyway and batches the writes of every session in one turn: :attr:`IOLoop.writes_inline` says which.
+
 Handlers registered with :meth:`IOLoop.add` implement ``on_readable()``, ``on_writable()`` and ``on_loop_error(exc)``
 (called when one of the others raised: that handler's connection fails, the loop goes on).
 """
@@ -20,13 +24,15 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
-__all__ = ["IOLoop", "Timer", "shared_loop", "EVENT_READ", "EVENT_WRITE"]
+__all__ = ["IOLoop", "Timer", "shared_loop", "EVENT_READ", "EVENT_WRITE", "INLINE_WRITE_MAX_SOCKETS"]
 
 log = logging.getLogger("realtime_sync.io")
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 _monotonic = time.monotonic
+#: Up to this many sockets on the loop, sending threads write directly (see :attr:`IOLoop.writes_inline`).
+INLINE_WRITE_MAX_SOCKETS = 8
 
 
 class Timer:
@@ -56,6 +62,9 @@ class IOLoop:
         self._woken = False
         self._timers: List[Tuple[float, int, Timer]] = []
         self._seq = itertools.count()
+        self._sockets = 0
+        #: Sending threads may write directly (the loop serves at most ``INLINE_WRITE_MAX_SOCKETS`` sockets).
+        self.writes_inline = True
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -93,6 +102,7 @@ class IOLoop:
 
     def add(self, sock: Any, handler: Any, events: int = EVENT_READ) -> None:
         self._sel.register(sock, events, handler)
+        self._count(1)
 
     def set_events(self, sock: Any, handler: Any, events: int) -> None:
         self._sel.modify(sock, events, handler)
@@ -101,7 +111,12 @@ class IOLoop:
         try:
             self._sel.unregister(sock)
         except (KeyError, ValueError, OSError):
-            pass
+            return
+        self._count(-1)
+
+    def _count(self, change: int) -> None:
+        self._sockets += change
+        self.writes_inline = self._sockets <= INLINE_WRITE_MAX_SOCKETS
 
     def _run(self) -> None:
         sel = self._sel

@@ -3,13 +3,15 @@
 (Audio chunks become ``input_audio_buffer.append`` events, or whatever event the connection's ``encode_audio``
 makes: a translation session's ``session.input_audio_buffer.append``.)
 
-Three lanes, served in this order each time the I/O thread asks (:meth:`Outbox.take`): control frames (pongs and
+Three lanes, served in this order each time the socket's writer asks (:meth:`Outbox.take`): control frames (pongs and
 pings), commands (JSON text, in the order they were queued), then chunks of the audio job at the head of the audio
 lane. A long or paced audio source therefore never starves commands: they go out between two chunks.
 ``input_audio_buffer.commit`` is queued as a *barrier*: it (and every command queued after it) waits until the audio
-queued before it has been sent. The enqueue methods are safe from any thread; :meth:`take` runs on the I/O thread,
-which also reads the audio sources that cannot block (bytes, files, converters). Everything here can be driven by
-a test without threads or sockets.
+queued before it has been sent. The enqueue methods are safe from any thread; :meth:`take` runs with the channel's
+lock held (on the I/O thread, or on a sending thread writing directly), one caller at a time, and also reads the
+audio sources that cannot block (bytes, files, converters). ``kick`` is called after the enqueue methods release
+their locks, since it may run :meth:`take` at once. Everything here can be driven by a test without threads or
+sockets.
 """
 import logging
 import threading
@@ -62,7 +64,8 @@ class Leftovers:
 
 
 class Outbox:
-    """The queued frames of one connection. ``kick`` is called (from any thread) when there is new work."""
+    """The queued frames of one connection. ``kick`` is called (from any thread, holding none of the outbox's
+    locks) when there is new work."""
 
     def __init__(self, kick: Callable[[], None] = lambda: None, max_queued_bytes: int = MAX_QUEUED_BYTES, *,
                  encode_audio: Callable[[bytes], str] = encode_audio_append,
@@ -108,11 +111,11 @@ class Outbox:
 
     def cancel_audio(self) -> int:
         """Cancel every queued audio job (their handles finish as cancelled); returns how many. All of them at once:
-        the I/O thread never sees a later job still live after an earlier one was cancelled."""
+        :meth:`take` never sees a later job still live after an earlier one was cancelled."""
         with self._lock:
             jobs = list(self._jobs)
             for job in jobs:
-                job.cancel()
+                job.cancel(wake=False)
         self._kick()
         return len(jobs)
 
@@ -153,7 +156,7 @@ class Outbox:
         """Nothing queued (the close frame may go)."""
         return not (self._control or self._cmds or self._jobs)
 
-    # -- the I/O thread -------------------------------------------------------------------------------------------
+    # -- the socket's writer ----------------------------------------------------------------------------------------
     def take(self, now: float, budget: int) -> Tuple[List[OutFrame], Optional[float], bool]:
         """Frames to send now (about ``budget`` bytes at most, at least one frame if any is ready), when to ask
         again for a paced audio chunk (None: when kicked), and whether more is ready beyond the budget."""

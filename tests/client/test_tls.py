@@ -44,20 +44,31 @@ def test_wss_session(tls_context):
             assert session.wait_for(UpdateKind.RESPONSE_DONE, timeout=5, after=session.start_response)
 
 
-def test_full_duplex_load_over_wss_never_drops_and_one_thread_owns_the_socket(tls_context, monkeypatch):
+def test_full_duplex_load_over_wss_never_drops_and_one_thread_at_a_time_calls_the_socket(tls_context, monkeypatch):
     """8 threads send commands (each echoed back) and audio while the server streams audio deltas down, over TLS,
-    several times: every echo and every delta arrives, and only the I/O thread ever calls into the client's SSL
-    socket once the handshake is done."""
+    several times: every echo and every delta arrives, and once the handshake is done never two threads are inside
+    the client's SSL socket at the same time (the I/O thread reads; a sending thread writes directly when the
+    socket is free, and both paths are taken)."""
     ctx, cert = tls_context
     callers = {}
     watched = set()
+    inside = [0, 0]  # threads inside the watched socket now, the most ever seen
+    guard = threading.Lock()
     for name in ("send", "recv", "recv_into", "sendall", "pending"):
         original = getattr(ssl.SSLSocket, name)
 
         def spy(self, *args, _original=original, _name=name, **kwargs):
-            if id(self) in watched:
+            if id(self) not in watched:
+                return _original(self, *args, **kwargs)
+            with guard:
+                inside[0] += 1
+                inside[1] = max(inside)
                 callers.setdefault(threading.current_thread().name, set()).add(_name)
-            return _original(self, *args, **kwargs)
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                with guard:
+                    inside[0] -= 1
         monkeypatch.setattr(ssl.SSLSocket, name, spy)
 
     n_threads, per_thread, n_deltas = 8, 300, 120
@@ -97,4 +108,6 @@ def test_full_duplex_load_over_wss_never_drops_and_one_thread_owns_the_socket(tl
                     t.join(10)
                 assert session.error is None and not session.closed
             assert echoes == n_threads * per_thread and deltas == n_deltas
-    assert set(callers) == {"realtime_sync-io"}, callers
+    assert inside[1] == 1, "two threads were inside the SSL socket at once"
+    assert {"recv", "send"} <= callers.pop("realtime_sync-io")
+    assert callers and all(names == {"send"} for names in callers.values()), callers  # direct writes only
