@@ -5,7 +5,7 @@ The package, by layer (imports point down only)::
     protocol/      pure events, commands, options, audio formats; shared with the simulator (no I/O)
     errors.py      every exception;  observers.py  the SessionLike / Observer protocols features rely on
     _connection/   one live connection (private): the handshake (the only user of websocket-client), the
-                   process's I/O thread that owns every socket, frames, outbox lanes, the reader thread,
+                   process's I/O thread that watches every socket, frames, outbox lanes, the reader thread,
                    delivery to the iterator / observers / waiters, audio send jobs
     session.py     RealtimeSession, the whole session surface;  client.py  RealtimeClient;  endpoints.py
     tools/ turns.py turn_collector.py conversation.py usage.py transcription.py playback.py kiosk.py

@@ -279,7 +279,7 @@ class RealtimeSession:
         return self._send(ItemCreateCommand(item=item, previous_item_id=previous_item_id))
 
     def send_audio(self, source: AudioSource, *, chunk_ms: int = 100, realtime: bool = False) -> AudioSendHandle:
-        """Stream audio into the input buffer from the I/O thread; returns at once with a handle.
+        """Stream audio into the input buffer in the background; returns at once with a handle.
 
         ``source``: raw PCM bytes, a path (``.wav``: checked, resampled if the audio extra is installed; other
         files are raw PCM16 24 kHz mono), a binary file object, or an iterable of byte chunks (a microphone).
@@ -297,7 +297,8 @@ class RealtimeSession:
 
     def stream_audio(self, *, chunk_ms: int = 100) -> AudioInputStream:
         """Open an input stream the app writes audio into as it comes (a PyAudio callback, a decoder): no thread
-        is started; ``write(frame)`` returns at once and the I/O thread sends ~``chunk_ms`` appends. ``close()``
+        is started; ``write(frame)`` returns at once and ~``chunk_ms`` appends go out (the write that completes one
+        sends it itself when the socket is free, without blocking; else the I/O thread does). ``close()``
         ends it (the rest is sent), ``cancel()`` drops it; :meth:`commit_audio` waits for what was written before
         it. Usable as a context manager."""
         if not self.reconnecting:

@@ -1,6 +1,7 @@
 """Audio sources for ``session.send_audio``: bytes, WAV or raw PCM files, file objects and iterables of chunks.
 
-A source becomes an :class:`AudioJob` that the I/O thread drains one chunk (~100 ms) at a time. Sources that
+A source becomes an :class:`AudioJob` that the socket's writer (the I/O thread, or a thread writing directly: see
+:mod:`.channel`) drains one chunk (~100 ms) at a time. Sources that
 cannot block (bytes, regular files, ``BytesIO``) are read by the writer itself; anything else (a generator, a
 :class:`~realtime_sync.audio.Microphone`, a pipe) is read by a small feeder thread into a bounded buffer, so a
 blocking source never blocks the writer. The caller gets an :class:`AudioSendHandle` at once.
@@ -105,7 +106,7 @@ class AudioInputStream(AudioSendHandle):
 
 
 class AudioJob:
-    """One ``send_audio`` call, as the I/O thread sees it."""
+    """One ``send_audio`` call, as the socket's writer sees it."""
 
     def __init__(self, *, read: Optional[Callable[[int], bytes]] = None, iterable: Any = None, chunk_bytes: int,
                  bps: int, sample_width: int, realtime: bool = False, close: Optional[Callable[[], Any]] = None,

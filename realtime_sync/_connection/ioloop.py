@@ -1,14 +1,17 @@
-"""The I/O thread: one selector loop per process that owns every live socket of every session.
+"""The I/O thread: one selector loop per process that watches every live socket of every session.
 
-Only this thread ever calls into a connection's socket (and so into its SSL object): OpenSSL does not allow a read
-and a write on one SSL connection at the same time, and CPython's ``ssl`` adds no lock. Other threads hand it work
-with :meth:`IOLoop.call_soon` (a deque plus one byte on a socketpair when the loop may be asleep); it sleeps in
-``select()`` until a socket is ready, a call arrives or a timer is due (no polling). One thread serves any number
-of sessions, so a process with 500 sessions has one I/O thread, not 1000.
+It does all the reading, and every write that needs waiting for (a full socket, the close handshake, keepalive
+pings, paced audio). Other threads hand it work with :meth:`IOLoop.call_soon` (a deque plus one byte on a
+socketpair when the loop may be asleep); it sleeps in ``select()`` until a socket is ready, a call arrives or a
+timer is due (no polling). One thread serves any number of sessions, so a process with 500 sessions has one I/O
+thread, not 1000.
 
-With few sockets the loop is mostly asleep, and waking it costs more than the write it would do: a thread with
-something to send then writes it itself under the connection's lock (see :mod:`.channel`). With many, the loop is
-awake anyway and batches the writes of every session in one turn: :attr:`IOLoop.writes_inline` says which.
+One thread at a time calls into a connection's socket (and so into its SSL object: OpenSSL does not allow a read
+and a write on one SSL connection at the same time, and CPython's ``ssl`` adds no lock): the loop takes the
+connection's lock for each of its turns, and selects without it. With few sockets the loop is mostly asleep, and
+waking it costs more than the write it would do: a thread with something to send then writes it itself under that
+lock (see :mod:`.channel`). With many, the loop is awake anyway and batches the writes of every session in one
+turn: :attr:`IOLoop.writes_inline` says which.
 
 Handlers registered with :meth:`IOLoop.add` implement ``on_readable()``, ``on_writable()`` and ``on_loop_error(exc)``
 (called when one of the others raised: that handler's connection fails, the loop goes on).

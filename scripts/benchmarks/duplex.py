@@ -19,7 +19,10 @@ and the benchmark reports the client process's CPU time (``time.process_time``: 
    measured too, since its own wake-ups are a floor that both clients pay);
 3. the floor: no library, raw websocket-client in the same shape (a sender thread joins the frames into 100 ms
    appends and sends each itself; the main thread receives, parses the JSON and decodes the audio): what any client
-   built on websocket-client pays at least, so what the 0.2x target leaves for the library is visible;
+   built on websocket-client pays at least, so what the 0.2x target leaves for the library is visible; and below
+   it, the cost of the traffic alone: the same socket, pre-encoded append frames written every 100 ms and the
+   received bytes read and thrown away (no JSON, no base64, no WebSocket parsing: only the system calls and the
+   threads' wake-ups);
 4. realtime_sync through real PyAudio streams (``KioskAudio``: a Microphone on a 440 Hz PulseAudio source, a
    Speaker on a PulseAudio null sink), using the private daemon of ``realtime_sync.testing.pulse`` (needs ``pulseaudio``
    and ``libasound2-plugins``; skipped with a note when unavailable, or with ``--no-pyaudio``).
@@ -31,6 +34,7 @@ import base64
 import multiprocessing
 import os
 import random
+import socket
 import statistics
 import sys
 import threading
@@ -216,6 +220,50 @@ def run_raw_floor(base: str, key: str, seconds: float, frame: bytes) -> Measure:
     return m
 
 
+def run_traffic_only(base: str, key: str, seconds: float, frame: bytes) -> Measure:
+    """The same traffic with no work at all: websocket-client only for the handshake, then its raw socket."""
+    import json
+
+    import websocket
+
+    from realtime_sync._connection.frames import OP_TEXT, encode_frame
+
+    ws = websocket.create_connection(base.replace("http", "ws", 1) + "/realtime?model=gpt-realtime",
+                                     header={"Authorization": f"Bearer {key}"}, skip_utf8_validation=True)
+    ws.send(json.dumps({"type": "session.update", "session": {
+        "type": "realtime", "output_modalities": ["audio"], "audio": {"input": {"turn_detection": None}}}}))
+    while json.loads(ws.recv())["type"] != "session.updated":
+        pass
+    append = encode_frame(OP_TEXT, ('{"type":"input_audio_buffer.append","audio":"%s"}'
+                                    % base64.b64encode(frame * 5).decode()).encode())
+    sock = ws.sock
+    m = Measure()
+    sent = [0]
+
+    def sender() -> None:
+        for i, _chunk in enumerate(paced_frames(seconds, frame)):
+            if i % 5 == 4:
+                sock.sendall(append)
+                sent[0] += 5 * len(frame)
+
+    t = threading.Thread(target=sender, daemon=True)
+    ws.send('{"type":"response.create"}')
+    t.start()
+    end = m.wall0 + seconds
+    received = 0
+    sock.settimeout(0.5)
+    while time.monotonic() < end:
+        try:
+            received += len(sock.recv(262144))
+        except socket.timeout:
+            pass
+    m.stop()
+    t.join(2)
+    m.down_bytes, m.up_bytes = received * 3 // 4, sent[0]  # base64 inside JSON: about 3/4 of it is audio
+    ws.close(timeout=0.5)
+    return m
+
+
 def run_source_alone(base: str, key: str, seconds: float, frame: bytes) -> Measure:
     """The app's share: the paced 20 ms frame generator alone, in a thread, with no client at all."""
     m = Measure()
@@ -320,14 +368,15 @@ def main() -> None:
         ("realtime_sync (default: 100 ms appends)", run_ours), ("openai-python sync client, 20 ms appends", run_openai),
         ("realtime_sync forced to 20 ms appends (chunk_ms=20)", run_ours_20),
         ("the 20 ms frame generator alone (no client)", run_source_alone),
-        ("floor: raw websocket-client, no library, 100 ms appends", run_raw_floor)]
+        ("floor: raw websocket-client, no library, 100 ms appends", run_raw_floor),
+        ("the traffic alone: raw socket, nothing parsed or encoded", run_traffic_only)]
     results, why = run_all(args, serve, (args.seconds,), runners, noise_frame(),
                            ("realtime_sync + PyAudio (KioskAudio on PulseAudio)", run_pyaudio))
     print(f"full-duplex audio, {FRAME_MS} ms frames up and the model's audio down, both at real time; "
           f"median of {args.repeat} x {args.seconds:g} s; client process CPU only (the simulator runs in another "
           f"process)")
     figures = {name: report(name, runs, args.seconds) for name, runs in results.items()}
-    ours, oai, ours20, source, floor = (figures[runners[i][0]] for i in range(5))
+    ours, oai, ours20, source, floor, traffic = (figures[runners[i][0]] for i in range(6))
     print(f"realtime_sync / openai-python CPU = {ours / oai:.2f}x  (target <= 0.2x; the same 20 ms frames in, "
           f"sent as the library's default 100 ms appends)")
     print(f"without the app's frame generator (its own wake-ups, {source * 1000:.1f} ms/s, the same in both): "
@@ -335,6 +384,7 @@ def main() -> None:
     print(f"realtime_sync forced to 20 ms appends / openai-python = {ours20 / oai:.2f}x")
     print(f"the floor (raw websocket-client, no library) / openai-python = {floor / oai:.2f}x; realtime_sync / floor "
           f"= {ours / floor:.2f}x")
+    print(f"the traffic alone (system calls and wake-ups, nothing parsed) / openai-python = {traffic / oai:.2f}x")
     if why:
         print(f"real PyAudio measurement skipped: {why}")
 
