@@ -67,8 +67,9 @@ def _turn(method: _F) -> _F:
 
 
 class Channel:
-    """The socket of one connection, owned by the I/O loop thread. :meth:`start`, :meth:`kick`, :meth:`close` and
-    :meth:`resume_reading` are safe from any thread; everything else runs on the loop thread."""
+    """The socket of one connection, driven by the I/O loop thread. :meth:`start`, :meth:`kick`, :meth:`close` and
+    :meth:`resume_reading` are safe from any thread (:meth:`kick` may write at once, under the channel's lock);
+    everything else runs on the loop thread."""
 
     def __init__(self, loop: IOLoop, sock: Any, outbox: Outbox, post: Callable[[List[Any]], int],
                  receive: Optional[Callable[[List[Any]], int]] = None, *,

@@ -66,8 +66,6 @@ class IOLoop:
         self._timers: List[Tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._sockets = 0
-        #: Sending threads may write directly (the loop serves at most ``INLINE_WRITE_MAX_SOCKETS`` sockets).
-        self.writes_inline = True
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -105,7 +103,7 @@ class IOLoop:
 
     def add(self, sock: Any, handler: Any, events: int = EVENT_READ) -> None:
         self._sel.register(sock, events, handler)
-        self._count(1)
+        self._sockets += 1
 
     def set_events(self, sock: Any, handler: Any, events: int) -> None:
         self._sel.modify(sock, events, handler)
@@ -115,11 +113,17 @@ class IOLoop:
             self._sel.unregister(sock)
         except (KeyError, ValueError, OSError):
             return
-        self._count(-1)
+        self._sockets -= 1
 
-    def _count(self, change: int) -> None:
-        self._sockets += change
-        self.writes_inline = self._sockets <= INLINE_WRITE_MAX_SOCKETS
+    @property
+    def sockets(self) -> int:
+        """How many sockets the loop serves now."""
+        return self._sockets
+
+    @property
+    def writes_inline(self) -> bool:
+        """Sending threads may write directly: the loop serves at most ``INLINE_WRITE_MAX_SOCKETS`` sockets."""
+        return self._sockets <= INLINE_WRITE_MAX_SOCKETS
 
     def _run(self) -> None:
         sel = self._sel

@@ -178,13 +178,11 @@ def receive_openai_audio(conn: Any, delta_type: str, sink: Any, end: float) -> N
             break
 
 
-def run_raw_floor(base: str, key: str, seconds: float, frame: bytes) -> Measure:
-    """No library: raw websocket-client, a sender thread joining 5 frames per append, the main thread receiving."""
+def raw_session(base: str, key: str) -> Any:
+    """A websocket-client connection to the simulator, configured as the other clients are (audio out, no VAD)."""
     import json
 
     import websocket
-
-    from realtime_sync.audio import NullSink
 
     ws = websocket.create_connection(base.replace("http", "ws", 1) + "/realtime?model=gpt-realtime",
                                      header={"Authorization": f"Bearer {key}"}, skip_utf8_validation=True)
@@ -192,6 +190,16 @@ def run_raw_floor(base: str, key: str, seconds: float, frame: bytes) -> Measure:
         "type": "realtime", "output_modalities": ["audio"], "audio": {"input": {"turn_detection": None}}}}))
     while json.loads(ws.recv())["type"] != "session.updated":
         pass
+    return ws
+
+
+def run_raw_floor(base: str, key: str, seconds: float, frame: bytes) -> Measure:
+    """No library: raw websocket-client, a sender thread joining 5 frames per append, the main thread receiving."""
+    import json
+
+    from realtime_sync.audio import NullSink
+
+    ws = raw_session(base, key)
     sink = NullSink()
     m = Measure()
     sent = [0]
@@ -222,18 +230,9 @@ def run_raw_floor(base: str, key: str, seconds: float, frame: bytes) -> Measure:
 
 def run_traffic_only(base: str, key: str, seconds: float, frame: bytes) -> Measure:
     """The same traffic with no work at all: websocket-client only for the handshake, then its raw socket."""
-    import json
-
-    import websocket
-
     from realtime_sync._connection.frames import OP_TEXT, encode_frame
 
-    ws = websocket.create_connection(base.replace("http", "ws", 1) + "/realtime?model=gpt-realtime",
-                                     header={"Authorization": f"Bearer {key}"}, skip_utf8_validation=True)
-    ws.send(json.dumps({"type": "session.update", "session": {
-        "type": "realtime", "output_modalities": ["audio"], "audio": {"input": {"turn_detection": None}}}}))
-    while json.loads(ws.recv())["type"] != "session.updated":
-        pass
+    ws = raw_session(base, key)
     append = encode_frame(OP_TEXT, ('{"type":"input_audio_buffer.append","audio":"%s"}'
                                     % base64.b64encode(frame * 5).decode()).encode())
     sock = ws.sock

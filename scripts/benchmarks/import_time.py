@@ -17,9 +17,14 @@ CODE = ("import sys, time; sys.path.insert(0, {root!r}); t = time.perf_counter()
         "print(time.perf_counter() - t)")
 
 
+#: Bytecode is written and used as after any install (some machines set PYTHONDONTWRITEBYTECODE, which would make
+#: every sample compile this checkout's sources while openai's installed bytecode is read).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def sample(module: str) -> float:
     out = subprocess.run([sys.executable, "-c", CODE.format(root=ROOT, module=module)], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env=ENV)
     return float(out.stdout.strip())
 
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from realtime_sync import UpdateKind
+from realtime_sync._connection import ioloop
 
 from tests.support.sessions import client_for
 from .server import MiniServer
@@ -50,6 +51,7 @@ def test_full_duplex_load_over_wss_never_drops_and_one_thread_at_a_time_calls_th
     the client's SSL socket at the same time (the I/O thread reads; a sending thread writes directly when the
     socket is free, and both paths are taken)."""
     ctx, cert = tls_context
+    monkeypatch.setattr(ioloop, "INLINE_WRITE_MAX_SOCKETS", 1000)  # whatever other tests left open: both paths
     callers = {}
     watched = set()
     inside = [0, 0]  # threads inside the watched socket now, the most ever seen
