@@ -1,18 +1,19 @@
-"""Small helpers of the simulator: ids like the service's, G.711 codecs (numpy only) and text tokenising.
+"""Small helpers of the simulator: ids like the service's, the REST error body, G.711 codecs (numpy only) and text
+tokenising.
 
 The G.711 codecs are our own ~40 lines so the simulator never imports the audio package (PyAudio / soxr).
 """
 import random
 import re
 import string
-from typing import List
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..protocol.audio_formats import G711_ALAW, G711_ULAW, bytes_per_second
 
 __all__ = [
-    "new_id", "obfuscation", "ulaw_decode", "alaw_decode", "ulaw_encode", "alaw_encode", "decode_to_float",
+    "new_id", "api_error", "obfuscation", "ulaw_decode", "alaw_decode", "ulaw_encode", "alaw_encode", "decode_to_float",
     "encode_from_int16", "bytes_per_ms", "tokenize", "split_clauses", "estimate_tokens",
 ]
 
@@ -22,6 +23,12 @@ _ALNUM = string.ascii_letters + string.digits
 def new_id(prefix: str) -> str:
     """An id shaped like the service's: ``event_`` / ``item_`` / ``resp_`` ... plus 21 alphanumerics."""
     return prefix + "_" + "".join(random.choices(_ALNUM, k=21))
+
+
+def api_error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None,
+              err_type: str = "invalid_request_error") -> Tuple[int, Dict[str, Any]]:
+    """A REST error answer: ``status`` and the service's ``{"error": {...}}`` body."""
+    return status, {"error": {"message": message, "type": err_type, "param": param, "code": code}}
 
 
 def obfuscation(delta: str) -> str:

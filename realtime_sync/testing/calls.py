@@ -51,7 +51,7 @@ from urllib.parse import unquote
 from ..audio.g711 import WireDecoder
 from ..protocol import Dialect
 from ..protocol.audio_formats import PCM16, PCM16_RATE, bytes_for_ms
-from ._util import new_id
+from ._util import api_error, new_id
 from .checks import EventError, check_client_event
 from .conversation import Conversation
 from .session_state import SessionState
@@ -65,10 +65,6 @@ Reply = Tuple[int, Optional[Json]]
 CALL_ACTIONS = ("accept", "reject", "refer", "hangup")
 _ACCEPT_KEYS = ("type", "model", "audio", "include", "instructions", "max_output_tokens", "output_modalities",
                 "parallel_tool_calls", "prompt", "reasoning", "tool_choice", "tools", "tracing", "truncation")
-
-
-def _error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None) -> Reply:
-    return status, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
 
 class Playback:
@@ -157,18 +153,18 @@ class SimCall:
         """What refuses an action whatever its body says: the call ended; a ringing call cannot be transferred or
         hung up, an accepted one cannot be accepted or rejected; a parameter the action does not take."""
         if self.ended:
-            return _error(400, f"Call '{self.call_id}' has already ended ({self.state}).", "call_ended")
+            return api_error(400, f"Call '{self.call_id}' has already ended ({self.state}).", "call_ended")
         answering = action in ("accept", "reject")
         if answering and self.state == "accepted":
-            return _error(400, f"Call '{self.call_id}' has already been accepted"
-                          f"{'; hang it up instead' if action == 'reject' else ''}.", "call_already_accepted")
+            return api_error(400, f"Call '{self.call_id}' has already been accepted"
+                             f"{'; hang it up instead' if action == 'reject' else ''}.", "call_already_accepted")
         if not answering and self.state != "accepted":
-            return _error(400, f"Call '{self.call_id}' has not been accepted; it cannot be "
-                          f"{'hung up' if action == 'hangup' else 'transferred'} (reject it instead).",
-                          "call_not_accepted")
+            return api_error(400, f"Call '{self.call_id}' has not been accepted; it cannot be "
+                             f"{'hung up' if action == 'hangup' else 'transferred'} (reject it instead).",
+                             "call_not_accepted")
         unknown = [k for k in body if k not in allowed]
         if unknown:
-            return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+            return api_error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
         return None
 
     def accept(self, body: Json, azure: bool = False) -> Reply:
@@ -177,18 +173,18 @@ class SimCall:
             if refused is not None:
                 return refused
             if "type" not in body:
-                return _error(400, "Missing required parameter: 'type'.", "missing_required_parameter", "type")
+                return api_error(400, "Missing required parameter: 'type'.", "missing_required_parameter", "type")
             if body["type"] != "realtime":
-                return _error(400, f"Invalid value: '{body['type']}'. Supported values are: 'realtime'.",
-                              "invalid_value", "type")
+                return api_error(400, f"Invalid value: '{body['type']}'. Supported values are: 'realtime'.",
+                                 "invalid_value", "type")
             err = check_client_event({"type": "session.update", "session": body}, Dialect.GA)
             if err is not None:
                 param = err.param[len("session."):] if err.param and err.param.startswith("session.") else err.param
-                return _error(400, err.message, err.code, param)
+                return api_error(400, err.message, err.code, param)
             model = body.get("model") or "gpt-realtime"
             if not self.server._model_allowed(model, azure):
-                return _error(400, f"The model '{model}' does not exist or you do not have access to it.",
-                              "model_not_found", "model")
+                return api_error(400, f"The model '{model}' does not exist or you do not have access to it.",
+                                 "model_not_found", "model")
             config = self.server._config
             self.session = SessionState(Dialect.GA, model, new_id("sess"), config.session_seconds or 3600.0, body)
             self.accepted_session = dict(body)
@@ -204,11 +200,11 @@ class SimCall:
                 return refused
             status = body.get("status_code", 603)
             if isinstance(status, bool) or not isinstance(status, int):
-                return _error(400, "Invalid type for 'status_code': expected an integer.", "invalid_type",
-                              "status_code")
+                return api_error(400, "Invalid type for 'status_code': expected an integer.", "invalid_type",
+                                 "status_code")
             if not 300 <= status <= 699:
-                return _error(400, f"Invalid 'status_code': {status}. Expected a SIP final status from 300 to 699.",
-                              "invalid_value", "status_code")
+                return api_error(400, f"Invalid 'status_code': {status}. Expected a SIP final status from 300 to 699.",
+                                 "invalid_value", "status_code")
             self.reject_status = status
             self.end("rejected", "app")
             return 200, None
@@ -220,11 +216,11 @@ class SimCall:
                 return refused
             target = body.get("target_uri")
             if target is None:
-                return _error(400, "Missing required parameter: 'target_uri'.", "missing_required_parameter",
-                              "target_uri")
+                return api_error(400, "Missing required parameter: 'target_uri'.", "missing_required_parameter",
+                                 "target_uri")
             if not isinstance(target, str) or not target:
-                return _error(400, "Invalid value for 'target_uri': expected a non-empty string (tel: or sip: URI).",
-                              "invalid_value", "target_uri")
+                return api_error(400, "Invalid value for 'target_uri': expected a non-empty string (tel: or sip: URI).",
+                                 "invalid_value", "target_uri")
             self.referred_to = target
             self.end("referred", "app")
             return 200, None
@@ -395,7 +391,7 @@ class CallRegistry:
         call_id = unquote(call_id)
         call = self.get(call_id)
         if call is None:
-            return _error(404, f"Call '{call_id}' not found.", "call_not_found", "call_id")
+            return api_error(404, f"Call '{call_id}' not found.", "call_not_found", "call_id")
         if action == "accept":
             return call.accept(body, azure)
         handler = {"reject": call.reject, "refer": call.refer, "hangup": call.hangup}[action]

@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Any, Dict, Optional, Tuple
 
 from ..protocol import Dialect
-from ._util import new_id
+from ._util import api_error, new_id
 from .checks import check_client_event
 from .routing import AZURE_401, extract_key, mask_key
 from .session_state import SessionState
@@ -31,20 +31,15 @@ Json = Dict[str, Any]
 MAX_BODY = 1 << 20
 
 
-def _error(status: int, message: str, code: Optional[str] = None, param: Optional[str] = None,
-           err_type: str = "invalid_request_error") -> Tuple[int, Json]:
-    return status, {"error": {"message": message, "type": err_type, "param": param, "code": code}}
-
-
 def _expires_error(expires: Any) -> Optional[Tuple[int, Json]]:
     """The reply refusing a secret's ``expires_after.seconds`` (10 to 7200), or None."""
     if not isinstance(expires, int) or isinstance(expires, bool):
-        return _error(400, "Invalid type for 'expires_after.seconds': expected an integer.", "invalid_type",
-                      "expires_after.seconds")
+        return api_error(400, "Invalid type for 'expires_after.seconds': expected an integer.", "invalid_type",
+                         "expires_after.seconds")
     if expires < 10 or expires > 7200:
         side = "below_min" if expires < 10 else "above_max"
-        return _error(400, f"Invalid 'expires_after.seconds': integer {side.replace('_', ' ')}imum value. Expected "
-                      "a value between 10 and 7200.", f"integer_{side}_value", "expires_after.seconds")
+        return api_error(400, f"Invalid 'expires_after.seconds': integer {side.replace('_', ' ')}imum value. Expected "
+                         "a value between 10 and 7200.", f"integer_{side}_value", "expires_after.seconds")
     return None
 
 
@@ -53,15 +48,15 @@ def mint_translation_secret(server: Any, body: Json) -> Tuple[int, Json]:
     sessions only, with ``body["session"]`` as their configuration; returns (HTTP status, JSON reply)."""
     err = check_secret_request(body, server._translation_languages)
     if err is not None:
-        return _error(400, err.message, err.code, err.param)
+        return api_error(400, err.message, err.code, err.param)
     expires = body.get("expires_after", {}).get("seconds", 600)
     refused = _expires_error(expires)
     if refused is not None:
         return refused
     session = body["session"]
     if not server._translation_model_allowed(session["model"]):
-        return _error(400, f"The model '{session['model']}' does not exist or you do not have access to it.",
-                      "invalid_value", "session.model")
+        return api_error(400, f"The model '{session['model']}' does not exist or you do not have access to it.",
+                         "invalid_value", "session.model")
     value = "ek_" + new_id("x")[2:]
     expires_at = int(time.time() + expires)
     state = TranslationSessionState(session["model"], new_id("sess"), initial=session, expires_at=expires_at)
@@ -79,16 +74,16 @@ def mint_secret(server: Any, body: Json, dialect: Dialect = Dialect.GA) -> Tuple
         expires = (body.get("expires_after") or {}).get("seconds", 600)
         session = body.get("session") or {"type": "realtime"}
         if not isinstance(session, dict):
-            return _error(400, "Invalid type for 'session': expected an object.", "invalid_type", "session")
+            return api_error(400, "Invalid type for 'session': expected an object.", "invalid_type", "session")
         unknown = [k for k in body if k not in ("expires_after", "session")]
         if unknown:
-            return _error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
+            return api_error(400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", unknown[0])
     refused = _expires_error(expires)
     if refused is not None:
         return refused
     err = check_client_event({"type": "session.update", "session": session}, dialect)
     if err is not None:
-        return _error(400, err.message, err.code, err.param)
+        return api_error(400, err.message, err.code, err.param)
     model = session.get("model") or ("gpt-4o-realtime-preview" if dialect is Dialect.BETA else "gpt-realtime")
     state = SessionState(dialect, model, new_id("sess"), initial=session)
     value = "ek_" + new_id("x")[2:]
@@ -119,26 +114,26 @@ def handle_rest(server: Any, method: str, target: str, headers: Any, body: bytes
     elif path in routes:
         dialect, azure = routes[path]
     else:
-        return _error(404, f"Invalid URL ({method} {path})")
+        return api_error(404, f"Invalid URL ({method} {path})")
     if method != "POST":
-        return _error(405, f"Method {method} not allowed on {path}")
+        return api_error(405, f"Method {method} not allowed on {path}")
     key = extract_key(headers, {})
     if not key or key.startswith("ek_") or not server._check_key(key, dialect)[0]:
         if azure:
             return 401, AZURE_401
         if not key:
-            return _error(401, "You didn't provide an API key. You need to provide your API key in an Authorization "
-                          "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
-        return _error(401, f"Incorrect API key provided: {mask_key(key)}. You can find your API key at "
-                      "https://platform.openai.com/account/api-keys.", "invalid_api_key")
+            return api_error(401, "You didn't provide an API key. You need to provide your API key in an Authorization "
+                             "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        return api_error(401, f"Incorrect API key provided: {mask_key(key)}. You can find your API key at "
+                         "https://platform.openai.com/account/api-keys.", "invalid_api_key")
     try:
         payload = json.loads(body.decode("utf-8")) if body else {}
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                      "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent "
-                      "was not valid JSON.")
+        return api_error(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+                         "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent "
+                         "was not valid JSON.")
     if not isinstance(payload, dict):
-        return _error(400, "Invalid type for the request body: expected an object.", "invalid_type")
+        return api_error(400, "Invalid type for the request body: expected an object.", "invalid_type")
     if call is not None:
         return server.calls.handle(call.group(2), call.group(3), payload, azure)
     if path == "/v1/realtime/translations/client_secrets":
@@ -157,7 +152,7 @@ def serve_http(server: Any, sock: socket.socket) -> None:
         length = int(headers.get("Content-Length") or 0)
         payload: Optional[Json]
         if length > MAX_BODY:
-            status, payload = _error(413, "Request body too large.")
+            status, payload = api_error(413, "Request body too large.")
         else:
             body = reader.read(length) if length else b""
             status, payload = handle_rest(server, method, target, headers, body)

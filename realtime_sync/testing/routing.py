@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..protocol import Dialect
 from ..protocol.model_names import REALTIME_MODELS
+from ._util import api_error
 from .calls import call_route_failure
 from .connection import Route
 
@@ -118,8 +119,7 @@ def route_request(server: Any, target: str, headers: Any) -> Union[Route, HttpRe
         return _openai_route(server, path, first, headers, beta_header or beta_proto)
     if path in ("/openai/v1/realtime", "/openai/realtime"):
         return _azure_route(server, path, first, headers, beta_header or beta_proto)
-    return 404, {"error": {"message": f"Invalid URL (GET {path})", "type": "invalid_request_error", "param": None,
-                           "code": None}}
+    return api_error(404, f"Invalid URL (GET {path})")
 
 
 def _openai_route(server: Any, path: str, query: Dict[str, str], headers: Any, beta: bool) -> Route:
