@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from ..audio.g711 import WireEncoder
 from ..audio.wav import read_wav
 from ..errors import RealtimeTimeoutError, SessionClosedError
-from ..protocol.audio_formats import PCM16, PCM16_RATE
+from ..protocol.audio_formats import PCM16_RATE
 from ..webhooks import CALL_INCOMING, sign
 from ._util import bytes_per_ms, new_id
 from .calls import SimCall
@@ -72,6 +72,12 @@ def _caller_pcm(audio: AudioInput) -> bytes:
             raise ValueError("caller audio must be PCM16 (an even number of bytes)")
         return bytes(audio)
     raise TypeError(f"audio must be a WAV path, PCM16 bytes or None, not {type(audio).__name__}")
+
+
+def _check_keys(digits: str) -> None:
+    bad = [d for d in digits if d not in DTMF_KEYS]
+    if bad:
+        raise ValueError(f"not a DTMF key: {bad[0]!r} (keys: {DTMF_KEYS})")
 
 
 class PlacedCall:
@@ -198,13 +204,17 @@ class PlacedCall:
         self._wait(lambda: self._call.ended, timeout, "still up")
         return self.state
 
+    def _replied(self, count: int) -> Callable[[], bool]:
+        """The wait for ``count`` replies in all, the assistant then quiet (or the call's end)."""
+        call = self._call
+        return lambda: (len(call.replies) >= count and call.quiet) or call.ended
+
     def wait_for_reply(self, count: int = 1, timeout: float = 10.0) -> str:
         """Wait until the assistant said ``count`` messages to the caller (counted from the start of the call) and
         fell quiet; return the ``count``-th. Raises RealtimeTimeoutError, or SessionClosedError when the call
         ended without it."""
         call = self._call
-        self._wait(lambda: (len(call.replies) >= count and call.quiet) or call.ended, timeout,
-                   f"no {count} repl{'y' if count == 1 else 'ies'}")
+        self._wait(self._replied(count), timeout, f"no {count} repl{'y' if count == 1 else 'ies'}")
         with call.lock:
             if len(call.replies) < count:
                 raise SessionClosedError(f"call {self.call_id} ended ({self.state}) after {len(call.replies)} "
@@ -241,9 +251,7 @@ class PlacedCall:
     def press(self, digits: str) -> None:
         """Press keypad ``digits`` now (each one a ``dtmf_event_received`` event on the sideband). Raises
         ValueError for a key a phone does not have, SessionClosedError when no sideband is attached."""
-        bad = [d for d in digits if d not in DTMF_KEYS]
-        if bad:
-            raise ValueError(f"not a DTMF key: {bad[0]!r} (keys: {DTMF_KEYS})")
+        _check_keys(digits)
         pace = self._server.pace
         for i, digit in enumerate(digits):
             if i and pace:
@@ -276,12 +284,11 @@ class PlacedCall:
             session = conn.session
             fmt = session.input_format
             vad = session.turn_detection
+        if tail and vad:  # enough silence after the voice for server VAD to end the turn
+            silence_ms = InputAudioBuffer._silence_ms(vad) + TAIL_EXTRA_MS
+            pcm += b"\x00\x00" * int(PCM16_RATE * silence_ms / 1000)
         encoder = WireEncoder(fmt, PCM16_RATE)
         wire = encoder.encode(pcm) + encoder.flush()
-        if tail and vad:
-            silence_ms = InputAudioBuffer._silence_ms(vad) + TAIL_EXTRA_MS
-            zero = b"\x00\x00" * int(PCM16_RATE * silence_ms / 1000)
-            wire += WireEncoder(fmt, PCM16_RATE).encode(zero) if fmt != PCM16 else zero
         pace = self._server.pace
         step = bytes_per_ms(fmt) * CHUNK_MS if pace else len(wire) or 1
         start = time.monotonic()
@@ -365,7 +372,7 @@ class PlacedCall:
             raise
         if self._greeting:
             try:
-                self._wait(lambda: (len(call.replies) >= 1 and call.quiet) or call.ended, timeout, "no greeting")
+                self._wait(self._replied(1), timeout, "no greeting")
             except RealtimeTimeoutError:
                 logger.info("call %s: no greeting within %s s; the caller speaks anyway", self.call_id, timeout)
         if self._audio:
@@ -373,8 +380,7 @@ class PlacedCall:
                 before = len(call.replies)
             self._play(self._audio, tail=True)
             try:  # an answer is something said (a response that only calls a tool is not one yet)
-                self._wait(lambda: (len(call.replies) > before and call.quiet) or call.ended, timeout,
-                           "no answer to the caller's audio")
+                self._wait(self._replied(before + 1), timeout, "no answer to the caller's audio")
             except RealtimeTimeoutError:
                 logger.info("call %s: no answer within %s s; the caller goes on", self.call_id, timeout)
         if self._dtmf:
@@ -395,9 +401,7 @@ def place_call(server: Any, webhook_url: str, secret: str, *, caller: str = "+15
     """
     if not isinstance(webhook_url, str) or not webhook_url.startswith(("http://", "https://")):
         raise ValueError(f"webhook_url must be an http(s) URL, not {webhook_url!r}")
-    bad = [d for d in dtmf if d not in DTMF_KEYS]
-    if bad:
-        raise ValueError(f"not a DTMF key: {bad[0]!r} (keys: {DTMF_KEYS})")
+    _check_keys(dtmf)
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     pcm = _caller_pcm(audio)
