@@ -260,21 +260,11 @@ class Channel:
         if self._done or self._closing or self._out or not self._events:
             return False
         more = self._take()
-        out = self._out
-        sock = self._sock
         try:
-            while out:
-                frame = out[0][0]
-                n = sock.send(frame)
-                if n < len(frame):
-                    self._out_offset = n
-                    self._out_size -= n
-                    return False
-                out.popleft()
-                self._out_size -= n
-        except (OSError, ValueError):  # would block (TLS and plain) or failed: the I/O thread takes over
+            self._send_buffered()
+        except (OSError, ValueError):  # failed: the I/O thread writes again and reports it
             return False
-        return not more
+        return not more and not self._out
 
     def _take(self) -> bool:
         """Move ready frames from the outbox to the output buffer; True if more were ready than taken."""
@@ -311,24 +301,28 @@ class Channel:
         log.debug("close %d queued", code)
         self._close_timer = self._loop.call_later(self._close_timeout, self._close_timed_out)
 
-    def _write(self) -> None:
+    def _send_buffered(self) -> None:
+        """Write the output buffer until it is empty or the socket is full; raises what a failed send raised."""
         sock = self._sock
         out = self._out
+        while out:
+            frame, _is_cmd = out[0]
+            view = memoryview(frame)[self._out_offset:] if self._out_offset else frame
+            try:
+                n = sock.send(view)
+            except self._would_block:
+                return
+            if n < len(view):
+                self._out_offset += n
+                self._out_size -= n
+                return
+            out.popleft()
+            self._out_offset = 0
+            self._out_size -= len(view)
+
+    def _write(self) -> None:
         try:
-            while out:
-                frame, _is_cmd = out[0]
-                view = memoryview(frame)[self._out_offset:] if self._out_offset else frame
-                try:
-                    n = sock.send(view)
-                except self._would_block:
-                    break
-                if n < len(view):
-                    self._out_offset += n
-                    self._out_size -= n
-                    break
-                out.popleft()
-                self._out_offset = 0
-                self._out_size -= len(view)
+            self._send_buffered()
         except (OSError, ValueError) as exc:
             if self._close_sent:
                 self._finish(None)
