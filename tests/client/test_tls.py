@@ -10,6 +10,7 @@ from realtime_sync import UpdateKind
 from realtime_sync._connection import ioloop
 
 from tests.support.sessions import client_for
+from tests.support.waiting import wait_until
 from .server import MiniServer
 
 
@@ -108,6 +109,15 @@ def test_full_duplex_load_over_wss_never_drops_and_one_thread_at_a_time_calls_th
                         break
                 for t in threads:
                     t.join(10)
+                # Under that load the I/O thread is nearly always in a turn, so the senders mostly hand their
+                # frames over; with the stream over and the socket free, a send is written by its own thread.
+                channel = session._conn.channel
+                before = channel.direct_writes
+
+                def send_once_more():
+                    session.send_command({"type": "conversation.item.retrieve", "item_id": "last"})
+                    return channel.direct_writes > before
+                assert wait_until(send_once_more)
                 assert session.error is None and not session.closed
             assert echoes == n_threads * per_thread and deltas == n_deltas
     assert inside[1] == 1, "two threads were inside the SSL socket at once"
